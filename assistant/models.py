@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from healthcare.db import UUIDModel
+
+
+class AIInteraction(UUIDModel):
+    """One exchange with the assistant: what was said, what it understood and what came of it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ai_interactions"
+    )
+    input_text = models.TextField(_("input"))
+    response_text = models.TextField(_("response"))
+    detected_intent = models.CharField(_("intent"), max_length=64)
+    confidence_score = models.FloatField(_("confidence"))
+    resulted_in_appointment = models.BooleanField(default=False)
+    resulted_in_provider_transfer = models.BooleanField(default=False)
+    interaction_timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ai_interactions"
+        verbose_name = _("assistant interaction")
+        ordering = ["-interaction_timestamp"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confidence_score__gte=0) & models.Q(confidence_score__lte=1),
+                name="ai_interactions_confidence_in_unit_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_timestamp:%Y-%m-%d %H:%M} {self.detected_intent} ({self.confidence_score:.2f})"
+
+
+auditlog.register(AIInteraction, serialize_data=True)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from healthcare.db import TimestampedModel
+
+
+def default_working_hours() -> dict:
+    return {}
+
+
+class ProviderProfile(TimestampedModel):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider_profile"
+    )
+    credentials = models.CharField(_("credentials"), max_length=100, blank=True)
+    specialization = models.CharField(_("specialization"), max_length=100, blank=True)
+    license_number = models.CharField(_("license number"), max_length=64, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    office_location = models.CharField(_("office location"), max_length=255, blank=True)
+    # {"timezone": "America/New_York", "slot_minutes": 30,
+    #  "weekly": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]], ...}}
+    working_hours = models.JSONField(_("working hours"), default=default_working_hours, blank=True)
+
+    class Meta:
+        db_table = "provider_profiles"
+        verbose_name = _("provider profile")
+        ordering = ["user__full_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def full_name(self) -> str:
+        return self.user.full_name
+
+    @property
+    def display_name(self) -> str:
+        credentials = f", {self.credentials}" if self.credentials else ""
+        return f"{self.user.full_name}{credentials}"
+
+
+class RelationshipStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
+
+
+class ProviderPatient(TimestampedModel):
+    """A care relationship: while active, the provider may see the patient's PHI."""
+
+    provider = models.ForeignKey(
+        ProviderProfile, on_delete=models.PROTECT, related_name="patient_links"
+    )
+    patient = models.ForeignKey(
+        "patients.PatientProfile", on_delete=models.PROTECT, related_name="provider_links"
+    )
+    relationship_start_date = models.DateField(_("relationship start date"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=RelationshipStatus.choices, default=RelationshipStatus.ACTIVE
+    )
+
+    class Meta:
+        db_table = "provider_patients"
+        verbose_name = _("provider–patient relationship")
+        ordering = ["-relationship_start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "patient"], name="provider_patients_unique_pair"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RelationshipStatus.values),
+                name="provider_patients_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} – {self.patient} ({self.status})"
+
+
+auditlog.register(ProviderProfile, serialize_data=True)
+auditlog.register(ProviderPatient, serialize_data=True)
