@@ -1,0 +1,44 @@
+# Set-up, run and test. Every target creates the virtualenv and installs first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.install-stamp
+
+.PHONY: install run serve test lint format clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env: | $(STAMP)
+	$(PY) scripts/make_dev_env.py .env
+
+## run: set up, migrate, load demo data into an empty database, serve http://127.0.0.1:$(PORT)
+run: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(MAKE) --no-print-directory serve
+
+serve:
+	$(PY) -m daphne --bind 127.0.0.1 --port $(PORT) healthcare.asgi:application
+
+## test: set up and run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
+test: install .env
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,263 @@
+"""Load a small, realistic practice so the portal can be tried at once.
+
+Idempotent: the demo set is recognised by its administrator account and never
+loaded twice. With --if-empty nothing is loaded into a database that already
+has any user (so `make run` never mixes demo data into real data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from assistant.services import interaction_log
+from messaging.services import message_create, message_mark_read
+from patients.models import PatientProfile
+from patients.services import patient_create
+from prescriptions.models import PrescriptionStatus
+from prescriptions.services import prescription_create
+from providers.models import ProviderProfile
+from providers.services import provider_create, relationship_activate
+from records.services import medical_record_create
+from scheduling.models import AppointmentStatus, AppointmentType
+from scheduling.services import appointment_create
+
+DEMO_PASSWORD = "Portal-demo-2026!"
+ADMIN_EMAIL = "admin@demo.clinic"
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def _hours(tz: str, *, start: str = "09:00", end: str = "17:00", lunch: bool = True) -> dict[str, Any]:
+    day = [[start, "12:00"], ["13:00", end]] if lunch else [[start, end]]
+    return {"timezone": tz, "slot_minutes": 30, "weekly": {d: day for d in _WEEKDAYS}}
+
+
+PROVIDERS: list[dict[str, Any]] = [
+    {
+        "email": "anika.patel@demo.clinic",
+        "full_name": "Anika Patel",
+        "credentials": "MD",
+        "specialization": "Family Medicine",
+        "department": "Primary Care",
+        "office_location": "Building A, Room 101",
+        "license_number": "MD-481516",
+        "working_hours": _hours("America/New_York"),
+    },
+    {
+        "email": "marcus.chen@demo.clinic",
+        "full_name": "Marcus Chen",
+        "credentials": "MD, FACC",
+        "specialization": "Cardiology",
+        "department": "Cardiology",
+        "office_location": "Building B, Suite 210",
+        "license_number": "MD-234200",
+        "working_hours": _hours("America/New_York", start="08:00", end="16:00"),
+    },
+    {
+        "email": "sofia.alvarez@demo.clinic",
+        "full_name": "Sofia Alvarez",
+        "credentials": "MD",
+        "specialization": "Pediatrics",
+        "department": "Pediatrics",
+        "office_location": "Building A, Room 204",
+        "license_number": "MD-770021",
+        "working_hours": _hours("America/Chicago", lunch=False),
+    },
+    {
+        "email": "james.okafor@demo.clinic",
+        "full_name": "James Okafor",
+        "credentials": "NP",
+        "specialization": "Dermatology",
+        "department": "Dermatology",
+        "office_location": "Building C, Room 12",
+        "license_number": "NP-118833",
+        "working_hours": _hours("America/Los_Angeles", start="10:00", end="18:00"),
+    },
+]
+
+PATIENTS: list[dict[str, Any]] = [
+    {"email": "maria.garcia@demo.clinic", "full_name": "Maria Garcia", "dob": dt.date(1978, 3, 14), "ssn": "219-09-9999", "providers": [0, 1]},
+    {"email": "john.smith@demo.clinic", "full_name": "John Smith", "dob": dt.date(1965, 11, 2), "ssn": "078-05-1121", "providers": [0, 1]},
+    {"email": "aisha.khan@demo.clinic", "full_name": "Aisha Khan", "dob": dt.date(1990, 7, 21), "ssn": "", "providers": [0, 3]},
+    {"email": "liam.oconnor@demo.clinic", "full_name": "Liam O'Connor", "dob": dt.date(2015, 1, 30), "ssn": "", "providers": [2]},
+    {"email": "emma.wilson@demo.clinic", "full_name": "Emma Wilson", "dob": dt.date(1988, 9, 9), "ssn": "321-54-9876", "providers": [0, 3]},
+    {"email": "noah.brown@demo.clinic", "full_name": "Noah Brown", "dob": dt.date(1952, 4, 18), "ssn": "412-67-3001", "providers": [1]},
+    {"email": "olivia.nguyen@demo.clinic", "full_name": "Olivia Nguyen", "dob": dt.date(2001, 12, 5), "ssn": "", "providers": [0]},
+    {"email": "david.lee@demo.clinic", "full_name": "David Lee", "dob": dt.date(1973, 6, 27), "ssn": "523-18-4470", "providers": [2, 3]},
+]
+
+VISITS = [
+    ("Seasonal allergies", "Sneezing, itchy eyes", "Allergic rhinitis", "Antihistamine daily during pollen season",
+     ("Cetirizine", "10 mg", "Once daily", "90 days", 2)),
+    ("Blood pressure check", "Occasional headaches", "Essential hypertension", "Low-sodium diet, daily walks, medication",
+     ("Lisinopril", "10 mg", "Once daily", "6 months", 5)),
+    ("Annual physical", "None", "Healthy adult; borderline LDL", "Diet advice, recheck lipids in 12 months", None),
+    ("Rash on forearm", "Red, itchy patch for 2 weeks", "Contact dermatitis", "Topical steroid, avoid irritant",
+     ("Hydrocortisone cream 1%", "Thin layer", "Twice daily", "14 days", 0)),
+    ("Chest tightness on exertion", "Tightness climbing stairs", "Stable angina, under evaluation", "Stress test ordered",
+     ("Aspirin", "81 mg", "Once daily", "12 months", 3)),
+]
+
+
+def _slot(provider: ProviderProfile, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    tz = ZoneInfo(provider.working_hours["timezone"])
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz).astimezone(dt.UTC)
+
+
+def _weekday_offset(today: dt.date, days: int) -> dt.date:
+    day = today + dt.timedelta(days=days)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1 if days >= 0 else -1)
+    return day
+
+
+class Command(BaseCommand):
+    help = "Load demo providers, patients, appointments, records, prescriptions and messages."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if the database already has users."
+        )
+
+    def handle(self, *args: Any, if_empty: bool, **options: Any) -> None:
+        if User.objects.filter(email=ADMIN_EMAIL).exists():
+            self.stdout.write("Demo data is already loaded.")
+        elif if_empty and User.objects.exists():
+            self.stdout.write("The database already has accounts; demo data not loaded.")
+            return
+        else:
+            self._load()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self._print_logins()
+
+    @transaction.atomic
+    def _load(self) -> None:
+        rng = random.Random(2026)  # noqa: S311 - demo data, not security
+        today = timezone.localdate()
+        User.objects.create_superuser(email=ADMIN_EMAIL, password=DEMO_PASSWORD, full_name="Practice Administrator")
+        providers = [provider_create(password=DEMO_PASSWORD, **spec) for spec in PROVIDERS]
+        patients: list[PatientProfile] = []
+        for n, spec in enumerate(PATIENTS):
+            profile = patient_create(
+                email=spec["email"],
+                full_name=spec["full_name"],
+                password=DEMO_PASSWORD,
+                date_of_birth=spec["dob"],
+                phone_number=f"555-01{n:02d}",
+                address=f"{100 + n * 7} Maple Avenue, Springfield",
+                emergency_contact=f"Contact of {spec['full_name'].split()[0]}",
+                emergency_contact_phone=f"555-02{n:02d}",
+                insurance_number=f"INS-{400000 + n * 1117}",
+                ssn=spec["ssn"],
+            )
+            patients.append(profile)
+            for index in spec["providers"]:
+                relationship_activate(
+                    provider=providers[index], patient=profile, start_date=today - dt.timedelta(days=400 - n * 20)
+                )
+
+        for n, (profile, spec) in enumerate(zip(patients, PATIENTS, strict=True)):
+            provider = providers[spec["providers"][0]]
+            self._past_visit(profile, provider, VISITS[n % len(VISITS)], _weekday_offset(today, -(14 + n * 9)))
+            if n % 2 == 0:
+                self._past_visit(profile, provider, VISITS[(n + 2) % len(VISITS)], _weekday_offset(today, -(90 + n * 5)))
+            upcoming = _weekday_offset(today, 2 + n)
+            appointment_create(
+                patient=profile,
+                provider=provider,
+                date_time=_slot(provider, upcoming, 9 + n % 3, 30 * (n % 2)),
+                type=AppointmentType.FOLLOW_UP if n % 2 else AppointmentType.REGULAR,
+                reason=rng.choice(["Follow-up visit", "Medication review", "Check-up", "Lab results"]),
+            )
+            self._conversation(profile, provider, today, unread=n % 3 == 0)
+
+        interaction_log(
+            user=patients[0].user,
+            input_text="when is my next appointment",
+            response_text="Your next appointment is on your dashboard.",
+            detected_intent="list_appointments",
+            confidence_score=0.93,
+        )
+        interaction_log(
+            user=patients[1].user,
+            input_text="i want to talk to my doctor",
+            response_text="I have passed your message to Dr. Patel.",
+            detected_intent="transfer_to_provider",
+            confidence_score=0.88,
+            resulted_in_provider_transfer=True,
+        )
+
+    def _past_visit(
+        self, patient: PatientProfile, provider: ProviderProfile, visit: tuple, day: dt.date
+    ) -> None:
+        reason, symptoms, diagnosis, treatment, drug = visit
+        appointment = appointment_create(
+            patient=patient,
+            provider=provider,
+            date_time=_slot(provider, day, 10),
+            reason=reason,
+            status=AppointmentStatus.COMPLETED,
+        )
+        record = medical_record_create(
+            patient=patient,
+            provider=provider,
+            appointment=appointment,
+            record_date=day,
+            symptoms=symptoms,
+            diagnosis=diagnosis,
+            treatment=treatment,
+        )
+        if drug:
+            name, dosage, frequency, duration, refills = drug
+            days = {"14 days": 14, "90 days": 90, "6 months": 182, "12 months": 365}[duration]
+            end = day + dt.timedelta(days=days)
+            prescription_create(
+                patient=patient,
+                provider=provider,
+                medical_record=record,
+                medication_name=name,
+                dosage=dosage,
+                frequency=frequency,
+                duration=duration,
+                start_date=day,
+                end_date=end,
+                refills=refills,
+                status=PrescriptionStatus.ACTIVE if end >= timezone.localdate() else PrescriptionStatus.COMPLETED,
+            )
+
+    def _conversation(
+        self, patient: PatientProfile, provider: ProviderProfile, today: dt.date, *, unread: bool
+    ) -> None:
+        start = timezone.now() - dt.timedelta(days=3)
+        question = message_create(
+            sender=patient.user,
+            receiver=provider.user,
+            content="Hello doctor, should I keep taking my medication before the next visit?",
+            sent_at=start,
+        )
+        message_mark_read(message=question, at=start + dt.timedelta(hours=2))
+        answer = message_create(
+            sender=provider.user,
+            receiver=patient.user,
+            content="Yes, please continue as prescribed. We will review it at your appointment.",
+            sent_at=start + dt.timedelta(hours=3),
+        )
+        if not unread:
+            message_mark_read(message=answer, at=start + dt.timedelta(hours=5))
+
+    def _print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write("Demo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"  administrator  {ADMIN_EMAIL}   -> http://127.0.0.1:8000/admin/")
+        for spec in PROVIDERS[:2]:
+            self.stdout.write(f"  provider       {spec['email']}")
+        for spec in PATIENTS[:2]:
+            self.stdout.write(f"  patient        {spec['email']}")

@@ -1,0 +1,106 @@
+"""Shared personas and test settings for every app's tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from patients.models import PatientProfile
+from patients.services import patient_create
+from providers.models import ProviderProfile
+from providers.services import provider_create, relationship_activate
+
+PASSWORD = "Quiet-harbor-lantern-42"
+
+WORKING_HOURS = {
+    "timezone": "America/New_York",
+    "slot_minutes": 30,
+    "weekly": {day: [["09:00", "12:00"], ["13:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_or_skip(available: bool, what: str) -> None:
+    """Skip with the reason on a laptop that lacks `what`; under CI a missing piece is a failure."""
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"{what} is required under CI but is not available")
+    pytest.skip(f"{what} is not available on this machine")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is deliberately slow; tests that check the hasher set it back themselves.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def provider(db) -> ProviderProfile:
+    return provider_create(
+        email="dr.patel@example.org",
+        full_name="Anika Patel",
+        password=PASSWORD,
+        credentials="MD",
+        specialization="Family Medicine",
+        department="Primary Care",
+        office_location="Building A, Room 101",
+        license_number="MD-1001",
+        working_hours=WORKING_HOURS,
+    )
+
+
+@pytest.fixture
+def other_provider(db) -> ProviderProfile:
+    return provider_create(
+        email="dr.other@example.org",
+        full_name="Omar Other",
+        password=PASSWORD,
+        credentials="DO",
+        specialization="Dermatology",
+        department="Dermatology",
+        working_hours=WORKING_HOURS,
+    )
+
+
+@pytest.fixture
+def patient(db, provider) -> PatientProfile:
+    profile = patient_create(
+        email="pat.jones@example.org",
+        full_name="Pat Jones",
+        password=PASSWORD,
+        date_of_birth=dt.date(1980, 5, 17),
+        phone_number="555-0100",
+        address="12 Elm Street, Springfield",
+        emergency_contact="Sam Jones",
+        emergency_contact_phone="555-0101",
+        insurance_number="INS-778899",
+        ssn="123-45-6789",
+    )
+    relationship_activate(provider=provider, patient=profile)
+    return profile
+
+
+@pytest.fixture
+def other_patient(db, other_provider) -> PatientProfile:
+    profile = patient_create(
+        email="riley.other@example.org",
+        full_name="Riley Other",
+        password=PASSWORD,
+        date_of_birth=dt.date(1992, 2, 3),
+        ssn="234-56-7890",
+    )
+    relationship_activate(provider=other_provider, patient=profile)
+    return profile
+
+
+@pytest.fixture
+def admin_user(db):
+    from accounts.models import User
+
+    return User.objects.create_superuser(email="admin@example.org", password=PASSWORD, full_name="Ada Admin")

@@ -1,0 +1,129 @@
+"""Writes to patient profiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.services import user_create
+from patients.crypto import keyed_hash, reencrypt
+from patients.models import PatientProfile
+from patients.ssn import normalize_ssn
+
+
+class DuplicateSSN(ValidationError):
+    """Another patient already has this SSN on file."""
+
+
+def _ssn_fields(raw_ssn: str, *, exclude_pk: object | None = None) -> tuple[str, str]:
+    """Canonical SSN and its keyed hash; refuses an SSN already on another profile."""
+    if not raw_ssn:
+        return "", ""
+    ssn = normalize_ssn(raw_ssn)
+    digest = keyed_hash(ssn)
+    clash = PatientProfile.objects.filter(ssn_hash=digest)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise DuplicateSSN(
+            {"ssn": _("This Social Security number is already on file for another patient.")}
+        )
+    return ssn, digest
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    email: str,
+    full_name: str,
+    date_of_birth: dt.date,
+    password: str | None = None,
+    phone_number: str = "",
+    address: str = "",
+    emergency_contact: str = "",
+    emergency_contact_phone: str = "",
+    insurance_number: str = "",
+    ssn: str = "",
+    is_active: bool = True,
+) -> PatientProfile:
+    """Create a patient account together with its profile."""
+    ssn_value, ssn_hash = _ssn_fields(ssn)
+    user = user_create(
+        email=email,
+        full_name=full_name,
+        role=Role.PATIENT,
+        password=password,
+        phone_number=phone_number,
+        is_active=is_active,
+    )
+    profile = PatientProfile(
+        user=user,
+        date_of_birth=date_of_birth,
+        address=address.strip(),
+        emergency_contact=emergency_contact.strip(),
+        emergency_contact_phone=emergency_contact_phone.strip(),
+        insurance_number=insurance_number.strip(),
+        ssn=ssn_value,
+        ssn_hash=ssn_hash,
+    )
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def patient_set_ssn(*, profile: PatientProfile, ssn: str) -> PatientProfile:
+    """Store (or clear, with "") the patient's SSN in canonical form, with its hash."""
+    profile.ssn, profile.ssn_hash = _ssn_fields(ssn, exclude_pk=profile.pk)
+    profile.save(update_fields=["ssn", "ssn_hash", "updated_at"])
+    return profile
+
+
+def patient_ssn_reencrypt_all(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored SSN under the newest key; returns the number of rows rewritten.
+
+    Works on the raw column, so tokens go from old key to new without the
+    plaintext ever reaching a model instance, and each batch commits on its own
+    so a large table is not held in one long transaction.
+    """
+    rewritten = 0
+    last_pk: object | None = None
+    while rows := _raw_ssn_page(last_pk, batch_size):
+        with transaction.atomic():
+            for pk, token in rows:
+                if token:
+                    _write_raw_ssn(pk, reencrypt(token))
+                    rewritten += 1
+        last_pk = rows[-1][0]
+    return rewritten
+
+
+def _raw_ssn_page(after_pk: object | None, size: int) -> list[tuple[object, str]]:
+    table = connection.ops.quote_name(PatientProfile._meta.db_table)
+    pk_col = connection.ops.quote_name("id")
+    ssn_col = connection.ops.quote_name("ssn")
+    where, params = "", []
+    if after_pk is not None:
+        where = f"WHERE {pk_col} > %s"
+        params.append(PatientProfile._meta.pk.get_db_prep_value(after_pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk_col}, {ssn_col} FROM {table} {where} ORDER BY {pk_col} LIMIT %s",  # noqa: S608
+            [*params, size],
+        )
+        return [(PatientProfile._meta.pk.to_python(pk), token) for pk, token in cursor.fetchall()]
+
+
+def _write_raw_ssn(pk: object, token: str) -> None:
+    # The token is already encrypted, so it bypasses the field's own encryption.
+    table = connection.ops.quote_name(PatientProfile._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {connection.ops.quote_name('ssn')} = %s "  # noqa: S608
+            f"WHERE {connection.ops.quote_name('id')} = %s",
+            [token, PatientProfile._meta.pk.get_db_prep_value(pk, connection)],
+        )

@@ -1,0 +1,54 @@
+"""/healthz: 200 when the database answers, 503 when it does not, never redirected to HTTPS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_answers_200_with_json_when_the_database_is_reachable(client, db) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_healthz_is_exempt_from_the_https_redirect(client, db, settings) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    redirected = client.get("/admin/login/")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable() -> None:
+    # A real unreachable database: PostgreSQL on a port where nothing listens.
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
+    env.update(
+        ENV_FILE="/nonexistent/.env",
+        DEBUG="true",
+        ALLOWED_HOSTS="testserver",
+        SECRET_KEY="healthz-probe-" + "k" * 40,
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        DATABASE_URL="postgres://postgres@127.0.0.1:9/unreachable?connect_timeout=2",
+    )
+    script = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/healthz');"
+        "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "healthcare.settings"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"status": 503, "body": {"status": "error", "database": "unreachable"}}
