@@ -81,6 +81,7 @@ def patient(db, provider) -> PatientProfile:
         emergency_contact_phone="555-0101",
         insurance_number="INS-778899",
         ssn="123-45-6789",
+        email_verified=True,
     )
     relationship_activate(provider=provider, patient=profile)
     return profile
@@ -94,6 +95,7 @@ def other_patient(db, other_provider) -> PatientProfile:
         password=PASSWORD,
         date_of_birth=dt.date(1992, 2, 3),
         ssn="234-56-7890",
+        email_verified=True,
     )
     relationship_activate(provider=other_provider, patient=profile)
     return profile
@@ -104,3 +106,60 @@ def admin_user(db):
     from accounts.models import User
 
     return User.objects.create_superuser(email="admin@example.org", password=PASSWORD, full_name="Ada Admin")
+
+
+def login_verified(client, user):
+    """Sign `user` in on `client` with a confirmed second factor, as the real sign-in would.
+
+    Providers and staff are refused by the portal and the admin without one.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test authenticator", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def patient_client(patient):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(patient.user)
+    return client
+
+
+@pytest.fixture
+def other_patient_client(other_patient):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(other_patient.user)
+    return client
+
+
+@pytest.fixture
+def provider_client(provider):
+    from django.test import Client
+
+    return login_verified(Client(), provider.user)
+
+
+@pytest.fixture
+def other_provider_client(other_provider):
+    from django.test import Client
+
+    return login_verified(Client(), other_provider.user)
+
+
+@pytest.fixture
+def staff_client(admin_user):
+    from django.test import Client
+
+    return login_verified(Client(), admin_user)

@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from healthcare.db import TimestampedModel
@@ -62,6 +63,11 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
+    # Patients confirm their address before the first sign-in; providers and
+    # staff prove it by accepting their invitation.
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    # Part of the session hash: raising it signs the user out of every session.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -90,6 +96,20 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = UserManager.normalize_email(self.email)
 
+    def get_session_auth_hash(self) -> str:
+        # Django checks this hash on every request; folding the epoch in makes
+        # "sign out everywhere" a single column update.
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            algorithm="sha256",
+        ).hexdigest()
+
+    @property
+    def requires_mfa(self) -> bool:
+        """Providers and staff must pass a second factor; for patients it is optional."""
+        return self.role == Role.PROVIDER or self.is_staff
+
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
@@ -99,4 +119,9 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
         return self.role == Role.PROVIDER
 
 
-auditlog.register(User, exclude_fields=["password", "last_login"], serialize_data=True, serialize_auditlog_fields_only=True)
+auditlog.register(
+    User,
+    exclude_fields=["password", "last_login", "session_epoch"],
+    serialize_data=True,
+    serialize_auditlog_fields_only=True,
+)

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp import match_token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
+
+
+class NotAllowed(Exception):
+    """The user may not do this."""
+
+
+class InvalidOTP(Exception):
+    """A one-time code was wrong or already used."""
 
 
 @transaction.atomic
@@ -16,6 +31,7 @@ def user_create(
     password: str | None = None,
     phone_number: str = "",
     is_active: bool = True,
+    email_verified: bool = False,
 ) -> User:
     """Create a sign-in account. Without a password the account cannot sign in until one is set."""
     user = User(
@@ -24,6 +40,7 @@ def user_create(
         role=role,
         phone_number=phone_number.strip(),
         is_active=is_active,
+        email_verified_at=timezone.now() if email_verified else None,
     )
     user.set_password(password)
     user.full_clean(exclude=["password"])
@@ -37,3 +54,87 @@ def user_deactivate(*, user: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active", "updated_at"])
     return user
+
+
+@transaction.atomic
+def user_verify_email(*, user: User) -> User:
+    """Mark the address confirmed (the verification link was opened)."""
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_accept_invitation(*, user: User, password: str) -> User:
+    """Set the invited user's first password; the invitation link proved the address."""
+    user.set_password(password)
+    user.email_verified_at = user.email_verified_at or timezone.now()
+    user.save(update_fields=["password", "email_verified_at", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> User:
+    """Invalidate every session of the user, on every device, at once."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    return user
+
+
+# --- Multi-factor sign-in -------------------------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+
+
+@transaction.atomic
+def mfa_totp_begin(*, user: User) -> TOTPDevice:
+    """Start authenticator enrolment: a new, unconfirmed TOTP secret (earlier unconfirmed ones go)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=str(_("Authenticator app")), confirmed=False)
+
+
+@transaction.atomic
+def mfa_totp_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm enrolment with a first code from the app; returns fresh one-time recovery codes.
+
+    Raises InvalidOTP when the code is wrong. Any earlier authenticator is
+    replaced, so a user has exactly one.
+    """
+    if device.user_id != user.pk or device.confirmed or not device.verify_token(token.strip()):
+        raise InvalidOTP(_("That code is not right. Check the time on your phone and try the current code."))
+    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return mfa_recovery_codes_regenerate(user=user)
+
+
+@transaction.atomic
+def mfa_recovery_codes_regenerate(*, user: User) -> list[str]:
+    """Replace the user's recovery codes; each works once, in place of an authenticator code."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=str(_("Recovery codes")), confirmed=True)
+    codes = [StaticToken.random_token() for _n in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def mfa_disable(*, user: User) -> None:
+    """Remove every second factor. Providers and staff may not: it is required for them."""
+    if user.requires_mfa:
+        raise NotAllowed(_("Two-step sign-in is required for your account."))
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+
+
+def mfa_enabled(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def mfa_verify(*, user: User, token: str) -> Device | None:
+    """The device that accepts this code (authenticator or an unused recovery code), else None."""
+    token = token.replace(" ", "").strip()
+    if not token:
+        return None
+    return match_token(user, token)

@@ -1,14 +1,29 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
+from django_otp.admin import OTPAdminSite
 
+from accounts.views import home
 from healthcare import views
 
+# The admin demands a verified second factor, like the provider portal.
+admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Healthcare portal administration"
 admin.site.site_title = "Healthcare portal admin"
 
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Staff sign in through the portal's own sign-in, with lockout and the second factor.
+    path(
+        "admin/login/",
+        RedirectView.as_view(url="/accounts/login/?next=/admin/", query_string=False),
+        name="admin-login-redirect",
+    ),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("patient/", include("patients.urls")),
+    path("provider/", include("providers.urls")),
 ]

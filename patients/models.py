@@ -3,9 +3,10 @@ from __future__ import annotations
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from healthcare.db import TimestampedModel
+from healthcare.db import TimestampedModel, UUIDModel
 from patients.crypto import StrictEncryptedCharField
 from patients.ssn import mask_ssn
 
@@ -57,3 +58,77 @@ auditlog.register(
     serialize_data=True,
     serialize_auditlog_fields_only=True,
 )
+
+
+class PHIAccess(UUIDModel):
+    """One opening of a patient's PHI by someone other than the patient (HIPAA access log)."""
+
+    accessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses"
+    )
+    patient = models.ForeignKey(PatientProfile, on_delete=models.PROTECT, related_name="phi_accesses")
+    resource = models.CharField(_("what"), max_length=64)
+    object_id = models.CharField(_("object"), max_length=64, blank=True)
+    accessed_at = models.DateTimeField(_("when"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    emergency = models.BooleanField(_("emergency access"), default=False)
+
+    class Meta:
+        db_table = "phi_access_log"
+        verbose_name = _("PHI access")
+        verbose_name_plural = _("PHI access log")
+        ordering = ["-accessed_at"]
+        indexes = [
+            models.Index(fields=["patient", "accessed_at"], name="phi_access_patient_at_idx"),
+            models.Index(fields=["accessor", "accessed_at"], name="phi_access_accessor_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.accessed_at:%Y-%m-%d %H:%M} {self.accessor} opened {self.resource} of {self.patient}"
+
+
+class EmergencyAccess(UUIDModel):
+    """Break-the-glass: a provider without a care relationship opens a chart for a stated reason."""
+
+    provider = models.ForeignKey(
+        "providers.ProviderProfile", on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    patient = models.ForeignKey(
+        PatientProfile, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    reason = models.TextField(_("reason"))
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "emergency_access"
+        verbose_name = _("emergency access")
+        verbose_name_plural = _("emergency accesses")
+        ordering = ["-granted_at"]
+        indexes = [
+            models.Index(fields=["provider", "patient", "expires_at"], name="emergency_access_lookup_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("granted_at")),
+                name="emergency_access_expires_after_grant",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="emergency_access_reason_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} → {self.patient} at {self.granted_at:%Y-%m-%d %H:%M}"
+
+
+auditlog.register(EmergencyAccess, serialize_data=True)

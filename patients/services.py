@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services import user_create
 from patients.crypto import keyed_hash, reencrypt
-from patients.models import PatientProfile
+from patients.models import EmergencyAccess, PatientProfile, PHIAccess
 from patients.ssn import normalize_ssn
+from providers.models import ProviderProfile
+
+logger = logging.getLogger(__name__)
+
+EMERGENCY_ACCESS_DURATION = dt.timedelta(hours=1)
+EMERGENCY_REASON_MIN_LENGTH = 20
 
 
 class DuplicateSSN(ValidationError):
@@ -49,6 +57,7 @@ def patient_create(
     insurance_number: str = "",
     ssn: str = "",
     is_active: bool = True,
+    email_verified: bool = False,
 ) -> PatientProfile:
     """Create a patient account together with its profile."""
     ssn_value, ssn_hash = _ssn_fields(ssn)
@@ -59,6 +68,7 @@ def patient_create(
         password=password,
         phone_number=phone_number,
         is_active=is_active,
+        email_verified=email_verified,
     )
     profile = PatientProfile(
         user=user,
@@ -127,3 +137,116 @@ def _write_raw_ssn(pk: object, token: str) -> None:
             f"WHERE {connection.ops.quote_name('id')} = %s",
             [token, PatientProfile._meta.pk.get_db_prep_value(pk, connection)],
         )
+
+
+@transaction.atomic
+def patient_register(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    date_of_birth: dt.date,
+    phone_number: str,
+    address: str,
+    emergency_contact: str,
+    emergency_contact_phone: str,
+    insurance_number: str = "",
+    ssn: str = "",
+    base_url: str,
+) -> PatientProfile | None:
+    """Self-registration: an unverified patient account and a confirmation email.
+
+    When the address already has an account, nothing is created and its owner
+    is told by email; the caller shows the same page either way, so the form
+    cannot be used to find out who is registered. Returns the new profile, or None.
+    """
+    from accounts.emails import send_already_registered_email, send_verification_email
+
+    existing = User.objects.filter(email=User.objects.normalize_email(email)).first()
+    if existing is not None:
+        send_already_registered_email(user=existing, base_url=base_url)
+        return None
+    ssn_dropped = False
+    if ssn:
+        try:
+            _ssn_fields(ssn)
+        except DuplicateSSN:
+            # Saying "this SSN is taken" would tell a stranger whose SSN is on
+            # file. The account is created without it; staff reconcile it.
+            ssn, ssn_dropped = "", True
+    profile = patient_create(
+        email=email,
+        password=password,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        phone_number=phone_number,
+        address=address,
+        emergency_contact=emergency_contact,
+        emergency_contact_phone=emergency_contact_phone,
+        insurance_number=insurance_number,
+        ssn=ssn,
+        email_verified=False,
+    )
+    if ssn_dropped:
+        logger.warning("Patient %s registered with an SSN already on file; it was not stored.", profile.pk)
+    send_verification_email(user=profile.user, base_url=base_url)
+    return profile
+
+
+def phi_access_record(
+    *,
+    accessor: User,
+    patient: PatientProfile,
+    resource: str,
+    object_id: object = "",
+    ip_address: str | None = None,
+) -> PHIAccess | None:
+    """Log that someone other than the patient opened the patient's PHI.
+
+    Patients reading their own data are not logged (it is theirs); everyone
+    else is, including under emergency access, which is flagged.
+    """
+    if accessor.pk == patient.user_id:
+        return None
+    from patients.policy import emergency_access_active, has_care_relationship
+
+    emergency = accessor.is_provider and not has_care_relationship(accessor, patient) and emergency_access_active(accessor, patient)
+    return PHIAccess.objects.create(
+        accessor=accessor,
+        patient=patient,
+        resource=resource,
+        object_id=str(object_id or ""),
+        ip_address=ip_address,
+        emergency=emergency,
+    )
+
+
+@transaction.atomic
+def emergency_access_grant(
+    *, provider: ProviderProfile, patient: PatientProfile, reason: str, ip_address: str | None = None
+) -> EmergencyAccess:
+    """Break the glass: one hour of access to a patient's chart, for a written reason."""
+    reason = reason.strip()
+    if len(reason) < EMERGENCY_REASON_MIN_LENGTH:
+        raise ValidationError(
+            {"reason": _("Describe the emergency in at least %(n)d characters.") % {"n": EMERGENCY_REASON_MIN_LENGTH}}
+        )
+    now = timezone.now()
+    return EmergencyAccess.objects.create(
+        provider=provider,
+        patient=patient,
+        reason=reason,
+        granted_at=now,
+        expires_at=now + EMERGENCY_ACCESS_DURATION,
+        ip_address=ip_address,
+    )
+
+
+@transaction.atomic
+def emergency_access_mark_reviewed(*, access: EmergencyAccess, reviewer: User) -> EmergencyAccess:
+    """Staff sign off an emergency access after reviewing its reason."""
+    if access.reviewed_at is None:
+        access.reviewed_at = timezone.now()
+        access.reviewed_by = reviewer
+        access.save(update_fields=["reviewed_at", "reviewed_by"])
+    return access

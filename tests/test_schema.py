@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -43,7 +44,12 @@ def _uuid(nullable: bool = False, references: str | None = None) -> Column:
 
 
 TEXT, TIMESTAMP, DATE = Column("text"), Column("timestamp"), Column("date")
-INTEGER, BOOLEAN, FLOAT, JSON = Column("integer"), Column("boolean"), Column("float"), Column("json")
+INTEGER, BOOLEAN, FLOAT, JSON = (
+    Column("integer"),
+    Column("boolean"),
+    Column("float"),
+    Column("json"),
+)
 
 # The seed schema (shared/seed-schema.md). Only appointment_id, medical_record_id
 # and read_at may be NULL. Tables may hold more columns than the seed (Django's
@@ -260,7 +266,9 @@ def describe_schema(connection: BaseDatabaseWrapper) -> dict[str, Any]:
                 ],
                 "foreign_keys": {
                     column: f"{table_}.{column_}"
-                    for column, (column_, table_) in introspection.get_relations(cursor, table).items()
+                    for column, (column_, table_) in introspection.get_relations(
+                        cursor, table
+                    ).items()
                 },
             }
     return snapshot
@@ -356,7 +364,7 @@ def test_uuid_columns_use_the_engines_uuid_storage(live_schema: dict[str, Any]) 
     assert {
         (table, name): live_schema["tables"][table]["columns"][name]["sql_type"]
         for table, name in uuid_columns
-    } == {key: expected for key in uuid_columns}
+    } == dict.fromkeys(uuid_columns, expected)
 
 
 # --- The other engine, built from the migrations in a subprocess ---
@@ -376,7 +384,9 @@ def _manage(args: list[str], database_url: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    )
     return result
 
 
@@ -389,7 +399,9 @@ def _migrate_and_describe(database_url: str) -> dict[str, Any]:
     )
     result = _manage(["shell", "-v", "0", "-c", script], database_url)
     lines = [line for line in result.stdout.splitlines() if line.startswith(SNAPSHOT_MARKER)]
-    assert len(lines) == 1, f"no schema snapshot in the shell output:\n{result.stdout}\n{result.stderr}"
+    assert len(lines) == 1, (
+        f"no schema snapshot in the shell output:\n{result.stdout}\n{result.stderr}"
+    )
     return json.loads(lines[0].removeprefix(SNAPSHOT_MARKER))
 
 
@@ -407,8 +419,9 @@ def _postgres_server() -> dict[str, Any]:
 
 
 def _postgres_url(server: dict[str, Any], name: str) -> str:
-    password = f":{server['password']}" if server["password"] else ""
-    return f"postgres://{server['user']}{password}@{server['host']}:{server['port']}/{name}"
+    password = f":{quote(server['password'], safe='')}" if server["password"] else ""
+    user = quote(server["user"], safe="")
+    return f"postgres://{user}{password}@{server['host']}:{server['port']}/{name}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -37,7 +37,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 def _hours(tz: str, *, start: str = "09:00", end: str = "17:00", lunch: bool = True) -> dict[str, Any]:
     day = [[start, "12:00"], ["13:00", end]] if lunch else [[start, end]]
-    return {"timezone": tz, "slot_minutes": 30, "weekly": {d: day for d in _WEEKDAYS}}
+    return {"timezone": tz, "slot_minutes": 30, "weekly": dict.fromkeys(_WEEKDAYS, day)}
 
 
 PROVIDERS: list[dict[str, Any]] = [
@@ -157,6 +157,7 @@ class Command(BaseCommand):
                 emergency_contact_phone=f"555-02{n:02d}",
                 insurance_number=f"INS-{400000 + n * 1117}",
                 ssn=spec["ssn"],
+                email_verified=True,
             )
             patients.append(profile)
             for index in spec["providers"]:
@@ -255,7 +256,7 @@ class Command(BaseCommand):
 
     def _print_logins(self) -> None:
         self.stdout.write("")
-        self.stdout.write("Demo sign-ins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
         self.stdout.write(f"  administrator  {ADMIN_EMAIL}   -> http://127.0.0.1:8000/admin/")
         for spec in PROVIDERS[:2]:
             self.stdout.write(f"  provider       {spec['email']}")

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from patients.crypto import keyed_hash
+from patients.models import PatientProfile
+from patients.services import DuplicateSSN, patient_set_ssn
+from patients.ssn import normalize_ssn
+
+
+class WriteOnlyTextInput(forms.TextInput):
+    """A text box that never writes a value into the page, not even the one just submitted."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class PatientProfileAdminForm(forms.ModelForm):
+    # Not the model field: the SSN can be replaced here but is never sent back
+    # to the browser. The model's ssn and ssn_hash stay out of Meta.fields and
+    # are written only by patient_set_ssn, which keeps the two in step.
+    ssn = forms.CharField(
+        label=_("New SSN"),
+        required=False,
+        strip=True,
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = PatientProfile
+        fields = (
+            "user",
+            "date_of_birth",
+            "insurance_number",
+            "address",
+            "emergency_contact",
+            "emergency_contact_phone",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        on_file = self.instance.ssn_masked
+        if on_file:
+            self.fields["ssn"].help_text = gettext(
+                "On file: %(masked)s. Leave blank to keep it."
+            ) % {"masked": on_file}
+        else:
+            self.fields["ssn"].help_text = gettext(
+                "No SSN on file. Leave blank to keep it that way."
+            )
+
+    def clean_user(self) -> User:
+        user: User = self.cleaned_data["user"]
+        if user.role != Role.PATIENT:
+            raise ValidationError(_("Choose an account with the patient role."), code="role")
+        return user
+
+    def clean_ssn(self) -> str:
+        raw: str = self.cleaned_data["ssn"]
+        if not raw:
+            return ""
+        ssn = normalize_ssn(raw)
+        # patient_set_ssn refuses a duplicate too, but only once the form has
+        # been accepted; checking here turns it into an error on this field.
+        # The unique index on ssn_hash settles any race between the two.
+        clash = PatientProfile.objects.filter(ssn_hash=keyed_hash(ssn)).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise DuplicateSSN(
+                _("This Social Security number is already on file for another patient."),
+                code="duplicate",
+            )
+        return ssn
+
+
+@admin.register(PatientProfile)
+class PatientProfileAdmin(admin.ModelAdmin):
+    form = PatientProfileAdminForm
+    # The admin builds the form's field list from its fieldsets, which name the
+    # write-only `ssn` input; only an exclude stops the form from also copying
+    # that input onto the model field (a blank entry would erase the SSN).
+    exclude = ("ssn", "ssn_hash")
+    list_display = (
+        "full_name",
+        "email",
+        "date_of_birth",
+        "insurance_number",
+        "ssn_on_file",
+        "created_at",
+    )
+    list_select_related = ("user",)
+    list_filter = ("user__is_active",)
+    # Never the SSN or its hash: a search box must not become a way to test
+    # whether a given SSN is on file.
+    search_fields = ("user__full_name", "user__email", "insurance_number")
+    ordering = ("user__full_name",)
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("user",)
+    fieldsets = (
+        (None, {"fields": ("user", "date_of_birth", "insurance_number")}),
+        (_("Social Security number"), {"fields": ("ssn_on_file", "ssn")}),
+        (_("Contact"), {"fields": ("address", "emergency_contact", "emergency_contact_phone")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PatientProfile]:
+        # str() of a profile is the user's name: the change page, history and
+        # the autocomplete used by other admins all need the user.
+        return super().get_queryset(request).select_related("user")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PatientProfile | None = None
+    ) -> tuple[str, ...]:
+        readonly = ("ssn_on_file", "created_at", "updated_at")
+        # A profile is its patient's: moving it to another account would hand
+        # one person's history to someone else.
+        return ("user", *readonly) if obj else readonly
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: PatientProfile | None = None
+    ) -> bool:
+        return False  # clinical data must survive; the account is deactivated instead
+
+    @admin.display(description=_("full name"), ordering="user__full_name")
+    def full_name(self, obj: PatientProfile) -> str:
+        return obj.user.full_name
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def email(self, obj: PatientProfile) -> str:
+        return obj.user.email
+
+    @admin.display(description=_("SSN"))
+    def ssn_on_file(self, obj: PatientProfile) -> str:
+        return obj.ssn_masked
+
+    def save_model(
+        self, request: HttpRequest, obj: PatientProfile, form: PatientProfileAdminForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        # The row exists now (also when adding), which patient_set_ssn needs.
+        # The admin runs the whole save in one transaction, so a refusal here
+        # leaves nothing half-written.
+        if new_ssn := form.cleaned_data.get("ssn"):
+            patient_set_ssn(profile=obj, ssn=new_ssn)

@@ -1,0 +1,65 @@
+"""The access policy for patient data, in one place.
+
+A patient sees only their own data. A provider sees the patients with whom
+they have an active care relationship, or an unexpired emergency access. Staff
+work in the admin, not the portals. Every selector of PHI filters through
+`visible_patients`, so another person's object is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role
+from patients.models import EmergencyAccess, PatientProfile
+from providers.models import ProviderPatient, RelationshipStatus
+
+
+def _active_relationship(user: Any, patient_ref: Any) -> Exists:
+    return Exists(
+        ProviderPatient.objects.filter(
+            patient=patient_ref, provider__user=user, status=RelationshipStatus.ACTIVE
+        )
+    )
+
+
+def _emergency_grant(user: Any, patient_ref: Any) -> Exists:
+    return Exists(
+        EmergencyAccess.objects.filter(
+            patient=patient_ref, provider__user=user, expires_at__gt=timezone.now()
+        )
+    )
+
+
+def patient_filter(user: Any, *, path: str = "") -> Q:
+    """A Q selecting rows whose patient (reached by `path`, e.g. "patient") the user may see."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    prefix = f"{path}__" if path else ""
+    if user.role == Role.PATIENT:
+        return Q(**{f"{prefix}user": user})
+    if user.role == Role.PROVIDER:
+        ref = OuterRef(path or "pk")
+        return Q(_active_relationship(user, ref)) | Q(_emergency_grant(user, ref))
+    return Q(pk__in=[])
+
+
+def visible_patients(user: Any) -> QuerySet[PatientProfile]:
+    """The patient profiles this user may open."""
+    return PatientProfile.objects.filter(patient_filter(user))
+
+
+def has_care_relationship(user: Any, patient: PatientProfile) -> bool:
+    """True when the provider has an active relationship (emergency access does not count)."""
+    return ProviderPatient.objects.filter(
+        patient=patient, provider__user=user, status=RelationshipStatus.ACTIVE
+    ).exists()
+
+
+def emergency_access_active(user: Any, patient: PatientProfile) -> bool:
+    return EmergencyAccess.objects.filter(
+        patient=patient, provider__user=user, expires_at__gt=timezone.now()
+    ).exists()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from patients import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+]
