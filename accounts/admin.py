@@ -51,7 +51,10 @@ class UserAdmin(DjangoUserAdmin):
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        (_("Important dates"), {"fields": ("last_login", "created_at", "updated_at")}),
+        (
+            _("Important dates"),
+            {"fields": ("email_verified_at", "last_login", "created_at", "updated_at")},
+        ),
     )
     add_fieldsets = (
         (
@@ -70,7 +73,8 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "created_at", "updated_at")
+    # Set by the sign-in and verification flows, never typed in.
+    readonly_fields = ("email_verified_at", "last_login", "created_at", "updated_at")
     list_display = (
         "email",
         "full_name",

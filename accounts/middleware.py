@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,12 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 LOGIN_AT_SESSION_KEY = "accounts_login_at"
+
+
+def past_absolute_limit(session_data: Any) -> bool:
+    """True when the session was opened more than SESSION_ABSOLUTE_SECONDS ago (or never stamped)."""
+    login_at = session_data.get(LOGIN_AT_SESSION_KEY)
+    return login_at is None or time.time() - float(login_at) > settings.SESSION_ABSOLUTE_SECONDS
 
 
 class SessionLimitsMiddleware:
@@ -28,8 +35,7 @@ class SessionLimitsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            login_at = request.session.get(LOGIN_AT_SESSION_KEY)
-            if login_at is None or time.time() - float(login_at) > settings.SESSION_ABSOLUTE_SECONDS:
+            if past_absolute_limit(request.session):
                 logout(request)
                 messages.info(request, _("Your session has ended. Please sign in again."))
                 return redirect(settings.LOGIN_URL)

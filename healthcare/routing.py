@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from accounts.routing import websocket_urlpatterns as accounts_ws
 
-websocket_urlpatterns: list[URLPattern] = []
+websocket_urlpatterns = [*accounts_ws]

@@ -3,17 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from patients.crypto import keyed_hash
-from patients.models import PatientProfile
-from patients.services import DuplicateSSN, patient_set_ssn
+from patients.models import EmergencyAccess, PatientProfile, PHIAccess
+from patients.services import DuplicateSSN, emergency_access_mark_reviewed, patient_set_ssn
 from patients.ssn import normalize_ssn
 
 
@@ -150,3 +151,116 @@ class PatientProfileAdmin(admin.ModelAdmin):
         # leaves nothing half-written.
         if new_ssn := form.cleaned_data.get("ssn"):
             patient_set_ssn(profile=obj, ssn=new_ssn)
+
+
+@admin.register(PHIAccess)
+class PHIAccessAdmin(admin.ModelAdmin):
+    """Read-only: the HIPAA access log is evidence, so nobody edits or removes it."""
+
+    list_display = ("accessed_at", "accessor", "patient", "resource", "emergency", "ip_address")
+    list_select_related = ("accessor", "patient__user")
+    list_filter = ("emergency", "resource", "accessor__role", "accessed_at")
+    search_fields = (
+        "accessor__full_name",
+        "accessor__email",
+        "patient__user__full_name",
+        "patient__user__email",
+    )
+    ordering = ("-accessed_at",)
+    date_hierarchy = "accessed_at"
+    raw_id_fields = ("accessor", "patient")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PHIAccess]:
+        return super().get_queryset(request).select_related("accessor", "patient__user")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PHIAccess | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PHIAccess | None = None) -> bool:
+        return False
+
+
+REASON_EXCERPT_LENGTH = 60
+
+
+@admin.register(EmergencyAccess)
+class EmergencyAccessAdmin(admin.ModelAdmin):
+    """Break-the-glass grants: read-only, except that staff sign them off as reviewed."""
+
+    list_display = (
+        "granted_at",
+        "provider",
+        "patient",
+        "reason_excerpt",
+        "expires_at",
+        "reviewed",
+        "reviewed_at",
+        "reviewed_by",
+    )
+    list_select_related = ("provider__user", "patient__user", "reviewed_by")
+    list_filter = (("reviewed_at", admin.EmptyFieldListFilter), "provider__department")
+    search_fields = (
+        "provider__user__full_name",
+        "provider__user__email",
+        "patient__user__full_name",
+        "patient__user__email",
+        "reason",
+    )
+    ordering = ("-granted_at",)
+    date_hierarchy = "granted_at"
+    raw_id_fields = ("provider", "patient", "reviewed_by")
+    actions = ("mark_reviewed",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EmergencyAccess]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("provider__user", "patient__user", "reviewed_by")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # granted by the provider, with a reason, from the portal
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: EmergencyAccess | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: EmergencyAccess | None = None
+    ) -> bool:
+        return False
+
+    @admin.display(description=_("reason"))
+    def reason_excerpt(self, obj: EmergencyAccess) -> str:
+        return Truncator(obj.reason).chars(REASON_EXCERPT_LENGTH)
+
+    @admin.display(description=_("reviewed"), boolean=True, ordering="reviewed_at")
+    def reviewed(self, obj: EmergencyAccess) -> bool:
+        return obj.reviewed_at is not None
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        # The rows are not editable, but signing them off is a change: it takes
+        # the model's change permission from the auth system.
+        return request.user.has_perm("patients.change_emergencyaccess")
+
+    @admin.action(description=_("Mark selected as reviewed"), permissions=["review"])
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[EmergencyAccess]) -> None:
+        pending = queryset.filter(reviewed_at__isnull=True)
+        count = 0
+        for access in pending:
+            emergency_access_mark_reviewed(access=access, reviewer=request.user)
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Marked %(count)d emergency access as reviewed.",
+                "Marked %(count)d emergency accesses as reviewed.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -60,6 +60,21 @@ auditlog.register(
 )
 
 
+class PHIResource(models.TextChoices):
+    """What was opened, as written to PHIAccess.resource and shown in "who viewed my record".
+
+    Not enforced as the field's choices (no migration, and older rows keep any
+    value); an unknown value is shown as it was written.
+    """
+
+    PROFILE = "patient_profile", _("Profile and contact details")
+    CHART = "chart", _("Your chart (health record)")
+    MEDICAL_RECORD = "medical_record", _("Visit record")
+    PRESCRIPTION = "prescription", _("Prescription")
+    APPOINTMENT = "appointment", _("Appointment")
+    MESSAGES = "messages", _("Messages")
+
+
 class PHIAccess(UUIDModel):
     """One opening of a patient's PHI by someone other than the patient (HIPAA access log)."""
 
@@ -85,6 +100,13 @@ class PHIAccess(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.accessed_at:%Y-%m-%d %H:%M} {self.accessor} opened {self.resource} of {self.patient}"
+
+    @property
+    def resource_label(self) -> str:
+        """What was opened, in words a patient understands."""
+        if self.resource in PHIResource.values:
+            return str(PHIResource(self.resource).label)
+        return self.resource.replace("_", " ").replace("-", " ").capitalize()
 
 
 class EmergencyAccess(UUIDModel):

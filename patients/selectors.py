@@ -16,7 +16,12 @@ def patient_for_user(user: User, patient_id: object) -> PatientProfile | None:
 
 def phi_accesses_of_patient(patient: PatientProfile) -> QuerySet[PHIAccess]:
     """Who opened this patient's PHI, newest first ("who viewed my record")."""
-    return PHIAccess.objects.filter(patient=patient).select_related("accessor").order_by("-accessed_at")
+    # The provider profile gives the accessor's credentials without a query per row.
+    return (
+        PHIAccess.objects.filter(patient=patient)
+        .select_related("accessor__provider_profile")
+        .order_by("-accessed_at", "-pk")
+    )
 
 
 def emergency_accesses_to_review() -> QuerySet[EmergencyAccess]:

@@ -250,3 +250,71 @@ def emergency_access_mark_reviewed(*, access: EmergencyAccess, reviewer: User) -
         access.reviewed_by = reviewer
         access.save(update_fields=["reviewed_at", "reviewed_by"])
     return access
+
+
+@transaction.atomic
+def patient_update_profile(
+    *,
+    profile: PatientProfile,
+    full_name: str | None = None,
+    phone_number: str | None = None,
+    date_of_birth: dt.date | None = None,
+    address: str | None = None,
+    emergency_contact: str | None = None,
+    emergency_contact_phone: str | None = None,
+    insurance_number: str | None = None,
+    ssn: str = "",
+) -> PatientProfile:
+    """The patient's own details: name and phone on the account, the rest on the profile.
+
+    A field left as None keeps its value; a blank `ssn` keeps the SSN on file,
+    any other value replaces it through `patient_set_ssn`. Raises
+    ValidationError for an invalid value and DuplicateSSN for an SSN already on
+    another profile; either way nothing is saved. The rows are re-read under a
+    lock and the updated profile is returned, so the caller's objects are never
+    left holding values the database refused.
+    """
+    locked = PatientProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
+    user = locked.user
+    if date_of_birth is not None and date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": _("The date of birth cannot be in the future.")})
+
+    user_changed = _assign_changes(user, full_name=full_name, phone_number=phone_number)
+    profile_changed = _assign_changes(
+        locked,
+        date_of_birth=date_of_birth,
+        address=address,
+        emergency_contact=emergency_contact,
+        emergency_contact_phone=emergency_contact_phone,
+        insurance_number=insurance_number,
+    )
+    if user_changed:
+        user.full_clean()
+        user.save(update_fields=[*user_changed, "updated_at"])
+    if profile_changed:
+        locked.full_clean(exclude=["user"])
+        locked.save(update_fields=[*profile_changed, "updated_at"])
+    if ssn and keyed_hash(normalize_ssn(ssn)) != locked.ssn_hash:
+        try:
+            patient_set_ssn(profile=locked, ssn=ssn)
+        except DuplicateSSN:
+            # Never the number itself; staff reconcile the two profiles.
+            logger.warning(
+                "Patient %s entered an SSN already on file; nothing was saved.", locked.pk
+            )
+            raise
+    return locked
+
+
+def _assign_changes(instance: User | PatientProfile, **values: object) -> list[str]:
+    """Set the given non-None values on `instance`; the names of those that differ."""
+    changed = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed

@@ -18,7 +18,7 @@ def normalize_ssn(raw: str) -> str:
     """
     digits = re.sub(r"[\s.\-]", "", raw or "")
     if not _SSN_DIGITS.match(digits):
-        raise ValidationError(_("Enter a Social Security number as 9 digits, e.g. 123-45-6789."), code="ssn_format")
+        raise ValidationError(_("Enter a Social Security number as 9 digits, in the form ###-##-####."), code="ssn_format")
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     if area in {"000", "666"} or area.startswith("9") or group == "00" or serial == "0000":
         raise ValidationError(_("This is not a valid Social Security number."), code="ssn_invalid")

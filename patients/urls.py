@@ -8,4 +8,6 @@ app_name = "patients"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("profile/", views.profile, name="profile"),
+    path("access-log/", views.access_log, name="access-log"),
 ]

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from healthcare.db import TimestampedModel
+from providers.working_hours import normalise_working_hours
 
 
 def default_working_hours() -> dict:
@@ -32,6 +34,15 @@ class ProviderProfile(TimestampedModel):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        # The scheduler builds bookable slots from these hours, so a malformed
+        # schedule is refused here, whoever writes it (portal, admin, seed).
+        try:
+            self.working_hours = normalise_working_hours(self.working_hours)
+        except ValidationError as exc:
+            raise ValidationError({"working_hours": exc.messages}) from exc
 
     @property
     def full_name(self) -> str:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from patients.models import PatientProfile
-from providers.models import ProviderProfile, RelationshipStatus
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from messaging.models import Message
+from messaging.selectors import latest_unread, unread_count
+from patients.models import EmergencyAccess, PatientProfile
+from patients.policy import visible_patients
+from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
+from providers.working_hours import local_day_bounds, timezone_names
+from scheduling.models import Appointment
+from scheduling.selectors import appointments_of_provider_between
 
 
 def patients_of_provider(provider: ProviderProfile) -> QuerySet[PatientProfile]:
@@ -16,4 +29,107 @@ def patients_of_provider(provider: ProviderProfile) -> QuerySet[PatientProfile]:
         )
         .select_related("user")
         .order_by("user__full_name")
+    )
+
+
+def patients_of_provider_matching(provider: ProviderProfile, query: str = "") -> QuerySet[PatientProfile]:
+    """The provider's patients whose name contains every word of ``query`` (any case)."""
+    patients = patients_of_provider(provider)
+    for word in query.split():
+        patients = patients.filter(user__full_name__icontains=word)
+    return patients
+
+
+def recent_patients_of_provider(provider: ProviderProfile, *, limit: int = 5) -> list[PatientProfile]:
+    """The provider's patients whose care relationship began most recently."""
+    links = (
+        ProviderPatient.objects.filter(provider=provider, status=RelationshipStatus.ACTIVE)
+        .select_related("patient__user")
+        .order_by("-relationship_start_date", "patient__user__full_name")[:limit]
+    )
+    return [link.patient for link in links]
+
+
+def provider_timezone(provider: ProviderProfile) -> ZoneInfo:
+    """The zone the provider works in; the site's zone until they have set working hours."""
+    hours = provider.working_hours if isinstance(provider.working_hours, dict) else {}
+    name = hours.get("timezone")
+    if isinstance(name, str) and name in timezone_names():
+        return ZoneInfo(name)
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def active_emergency_access(user: User, patient: PatientProfile) -> EmergencyAccess | None:
+    """The user's unexpired break-the-glass grant for this patient that lasts longest, if any."""
+    return (
+        EmergencyAccess.objects.filter(
+            provider__user=user, patient=patient, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def patients_by_identity(
+    *, full_name: str, date_of_birth: dt.date, insurance_number: str = "", limit: int = 2
+) -> list[PatientProfile]:
+    """Patients whose full name (any case) and date of birth match exactly, for break-the-glass.
+
+    Deliberately not scoped by care relationship: finding a patient the
+    provider has no relationship with is the point. Callers never show the
+    results; they act only on a single, unambiguous match. ``limit`` keeps the
+    read to what that decision needs.
+    """
+    name = " ".join(full_name.split())
+    if not name:
+        return []
+    patients = PatientProfile.objects.filter(
+        user__full_name__iexact=name, date_of_birth=date_of_birth
+    ).select_related("user")
+    if insurance_number.strip():
+        patients = patients.filter(insurance_number__iexact=insurance_number.strip())
+    return list(patients.order_by("pk")[:limit])
+
+
+@dataclass(frozen=True)
+class ProviderDashboard:
+    tz: ZoneInfo
+    today: dt.date
+    appointments: list[Appointment]
+    chartable_patient_ids: frozenset[object]
+    patient_count: int
+    recent_patients: list[PatientProfile]
+    unread_count: int
+    unread_messages: list[Message]
+
+
+def provider_dashboard(
+    provider: ProviderProfile, *, now: dt.datetime | None = None, recent_limit: int = 5
+) -> ProviderDashboard:
+    """Everything on the provider's dashboard, in a fixed number of queries.
+
+    Today is the provider's local calendar day. ``chartable_patient_ids`` are
+    the patients on today's schedule whose chart the provider may open now
+    (a relationship may have ended since the appointment was booked).
+    """
+    tz = provider_timezone(provider)
+    today = (now or timezone.now()).astimezone(tz).date()
+    start, end = local_day_bounds(today, tz)
+    appointments = appointments_of_provider_between(provider, start, end)
+    chartable: frozenset[object] = frozenset()
+    if appointments:
+        chartable = frozenset(
+            visible_patients(provider.user)
+            .filter(pk__in={a.patient_id for a in appointments})
+            .values_list("pk", flat=True)
+        )
+    return ProviderDashboard(
+        tz=tz,
+        today=today,
+        appointments=appointments,
+        chartable_patient_ids=chartable,
+        patient_count=patients_of_provider(provider).count(),
+        recent_patients=recent_patients_of_provider(provider, limit=recent_limit),
+        unread_count=unread_count(provider.user),
+        unread_messages=latest_unread(provider.user),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -10,8 +12,12 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import user_create
-from patients.models import PatientProfile
+from patients.models import EmergencyAccess, PatientProfile
+from patients.policy import has_care_relationship
+from patients.services import emergency_access_grant
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
+from providers.selectors import patients_by_identity
+from providers.working_hours import WorkingHours
 
 
 @transaction.atomic
@@ -72,3 +78,95 @@ def relationship_deactivate(*, link: ProviderPatient) -> ProviderPatient:
     link.status = RelationshipStatus.INACTIVE
     link.save(update_fields=["status", "updated_at"])
     return link
+
+
+@transaction.atomic
+def provider_update_profile(
+    *,
+    profile: ProviderProfile,
+    credentials: str,
+    specialization: str,
+    department: str,
+    office_location: str,
+    phone_number: str,
+    working_hours: WorkingHours | Mapping[str, Any],
+) -> ProviderProfile:
+    """The provider edits their own practice details, phone and working hours.
+
+    Everything is validated before anything is written, so invalid input
+    changes nothing. The licence number is not the provider's to change; staff
+    set it in the admin.
+    """
+    user = profile.user
+    profile.credentials = credentials.strip()
+    profile.specialization = specialization.strip()
+    profile.department = department.strip()
+    profile.office_location = office_location.strip()
+    profile.working_hours = (
+        working_hours.to_json() if isinstance(working_hours, WorkingHours) else dict(working_hours)
+    )
+    user.phone_number = phone_number.strip()
+    profile.full_clean(exclude=["user"])
+    user.full_clean(
+        exclude=[f.name for f in user._meta.fields if f.name != "phone_number"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    profile.save(update_fields=[*_PROFILE_EDITABLE_FIELDS, "updated_at"])
+    user.save(update_fields=["phone_number", "updated_at"])
+    return profile
+
+
+_PROFILE_EDITABLE_FIELDS = (
+    "credentials",
+    "specialization",
+    "department",
+    "office_location",
+    "working_hours",
+)
+
+
+class PatientNotFound(Exception):
+    """No patient has that name and date of birth."""
+
+
+class PatientAmbiguous(Exception):
+    """More than one patient has that name and date of birth; more detail is needed."""
+
+
+@dataclass(frozen=True)
+class EmergencyAccessOutcome:
+    patient: PatientProfile
+    # None when the provider already cares for the patient and needs no grant.
+    grant: EmergencyAccess | None
+
+
+def emergency_access_request(
+    *,
+    provider: ProviderProfile,
+    full_name: str,
+    date_of_birth: dt.date,
+    reason: str,
+    insurance_number: str = "",
+    ip_address: str | None = None,
+) -> EmergencyAccessOutcome:
+    """Break the glass: find the one patient named, and grant an hour's access to their chart.
+
+    Raises PatientNotFound or PatientAmbiguous (the caller says so without
+    naming anyone), or ValidationError for a reason that is too short. A
+    provider who already has an active care relationship gets no grant.
+    """
+    matches = patients_by_identity(
+        full_name=full_name, date_of_birth=date_of_birth, insurance_number=insurance_number
+    )
+    if not matches:
+        raise PatientNotFound
+    if len(matches) > 1:
+        raise PatientAmbiguous
+    patient = matches[0]
+    if has_care_relationship(provider.user, patient):
+        return EmergencyAccessOutcome(patient=patient, grant=None)
+    grant = emergency_access_grant(
+        provider=provider, patient=patient, reason=reason, ip_address=ip_address
+    )
+    return EmergencyAccessOutcome(patient=patient, grant=grant)

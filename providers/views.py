@@ -1,13 +1,155 @@
-"""Provider portal pages."""
+"""Provider portal pages: dashboard, profile, patient list, chart and break-the-glass access."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import datetime as dt
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import provider_required
+from healthcare.net import client_ip
+from patients.selectors import patient_for_user
+from patients.services import phi_access_record
+from providers.forms import (
+    EmergencyAccessForm,
+    PatientSearchForm,
+    ProviderProfileForm,
+    add_service_errors,
+)
+from providers.selectors import (
+    active_emergency_access,
+    patients_of_provider_matching,
+    provider_dashboard,
+    provider_timezone,
+)
+from providers.services import (
+    PatientAmbiguous,
+    PatientNotFound,
+    emergency_access_request,
+    provider_update_profile,
+)
+
+PATIENTS_PER_PAGE = 25
+CHART_RESOURCE = "chart"
+
+
+def _age_on(born: dt.date, day: dt.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 @provider_required
+@never_cache
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "providers/dashboard.html", {"profile": request.user.provider_profile})
+    provider = request.user.provider_profile
+    board = provider_dashboard(provider)
+    return render(request, "providers/dashboard.html", {"profile": provider, "board": board})
+
+
+@provider_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    provider = request.user.provider_profile
+    if request.method == "POST":
+        form = ProviderProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                provider_update_profile(profile=provider, **form.service_kwargs())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("providers:profile")
+    else:
+        initial = ProviderProfileForm.initial_for(
+            provider, default_timezone=provider_timezone(provider).key
+        )
+        form = ProviderProfileForm(initial=initial)
+    return render(request, "providers/profile.html", {"form": form, "profile": provider})
+
+
+@provider_required
+@never_cache
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    patients = patients_of_provider_matching(request.user.provider_profile, query)
+    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request, "providers/patient_list.html", {"form": form, "query": query, "page": page}
+    )
+
+
+@provider_required
+@never_cache
+@require_GET
+def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = patient_for_user(request.user, patient_id)
+    if patient is None:
+        raise Http404
+    access = phi_access_record(
+        accessor=request.user,
+        patient=patient,
+        resource=CHART_RESOURCE,
+        object_id=patient.pk,
+        ip_address=client_ip(request),
+    )
+    emergency = (
+        active_emergency_access(request.user, patient) if access is not None and access.emergency else None
+    )
+    tz = provider_timezone(request.user.provider_profile)
+    return render(
+        request,
+        "providers/patient_chart.html",
+        {
+            "patient": patient,
+            "age": _age_on(patient.date_of_birth, timezone.now().astimezone(tz).date()),
+            "emergency": emergency,
+            "provider_tz": tz,
+        },
+    )
+
+
+@provider_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def emergency_access(request: HttpRequest) -> HttpResponse:
+    form = EmergencyAccessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = emergency_access_request(
+                provider=request.user.provider_profile,
+                ip_address=client_ip(request),
+                **form.cleaned_data,
+            )
+        except PatientNotFound:
+            form.add_error(
+                None,
+                _("No patient matches that name and date of birth. Check the spelling and the date."),
+            )
+        except PatientAmbiguous:
+            form.add_error(
+                None,
+                _(
+                    "More than one patient matches that name and date of birth. "
+                    "Add the patient's insurance number to tell them apart."
+                ),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if outcome.grant is None:
+                messages.info(request, _("This is your patient; no emergency access was needed."))
+            return redirect("providers:patient-chart", patient_id=outcome.patient.pk)
+    return render(request, "providers/emergency_access.html", {"form": form})

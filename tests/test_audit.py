@@ -260,9 +260,8 @@ def _admin_change_form_data(response: Any) -> dict[str, Any]:
     return data
 
 
-def _change_through_admin(
-    client: Client, url: str, field: str, value: str
-) -> tuple[Any, dict[str, Any]]:
+def _change_through_admin(client: Client, url: str, field: str, value: str) -> None:
+    """Submit the admin change form at `url` as shown, with only `field` changed."""
     page = client.get(url, secure=True)
     assert page.status_code == 200, f"GET {url} answered {page.status_code}"
     data = _admin_change_form_data(page)
@@ -277,7 +276,6 @@ def _change_through_admin(
     )
     errors = response.context["adminform"].form.errors if response.status_code == 200 else None
     assert response.status_code == 302, f"admin refused the change: {errors}"
-    return response, data
 
 
 def _assert_http_change_audited(
@@ -293,12 +291,11 @@ def _assert_http_change_audited(
 
 @pytest.mark.urls(__name__)
 def test_change_through_an_admin_request_is_audited_with_actor_and_address(
-    client: Client, admin_user: User, provider: ProviderProfile
+    staff_client: Client, admin_user: User, provider: ProviderProfile
 ) -> None:
-    client.force_login(admin_user)
     url = reverse("audit_test_admin:providers_providerprofile_change", args=[provider.pk])
 
-    _change_through_admin(client, url, "office_location", "Building B, Room 202")
+    _change_through_admin(staff_client, url, "office_location", "Building B, Room 202")
 
     provider.refresh_from_db()
     assert provider.office_location == "Building B, Room 202"
@@ -306,7 +303,7 @@ def test_change_through_an_admin_request_is_audited_with_actor_and_address(
 
 
 def test_change_through_the_project_admin_is_audited_with_actor_and_address(
-    client: Client, admin_user: User, provider: ProviderProfile
+    staff_client: Client, admin_user: User, provider: ProviderProfile
 ) -> None:
     candidates: list[tuple[models.Model, str, str]] = [
         (provider, "office_location", "Building C, Room 303"),
@@ -323,9 +320,8 @@ def test_change_through_the_project_admin_is_audited_with_actor_and_address(
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     except NoReverseMatch:
         pytest.skip(f"The project admin has no change view for {opts.label}.")
-    client.force_login(admin_user)
 
-    _change_through_admin(client, url, field, value)
+    _change_through_admin(staff_client, url, field, value)
 
     obj.refresh_from_db()
     assert getattr(obj, field) == value

@@ -17,8 +17,10 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from conftest import login_verified
 from patients.crypto import keyed_hash
-from patients.models import PatientProfile
-from patients.services import patient_create
+from patients.models import EmergencyAccess, PatientProfile, PHIAccess
+from patients.services import emergency_access_grant, patient_create, phi_access_record
+from providers.models import ProviderProfile
+from providers.services import provider_create
 
 pytestmark = pytest.mark.django_db
 
@@ -298,3 +300,213 @@ def test_patient_profiles_cannot_be_deleted(admin_session: Client, patient) -> N
 
     assert response.status_code == 403
     assert PatientProfile.objects.filter(pk=patient.pk).exists()
+
+
+# --- PHI access log --------------------------------------------------------------
+
+PHI_LOG = "admin:patients_phiaccess_changelist"
+EMERGENCIES = "admin:patients_emergencyaccess_changelist"
+EMERGENCY_REASON = "Unconscious in the emergency department, allergies unknown."
+
+
+def _make_phi_accesses(count: int, *, start: int = 0) -> list[PHIAccess | None]:
+    # Each row by its own reader about its own patient, so a missing
+    # select_related costs queries per row and shows up in the count.
+    return [
+        phi_access_record(
+            accessor=user_create(
+                email=f"reader{n}@example.org",
+                full_name=f"Reader Person{n:03d}",
+                role=Role.PROVIDER,
+            ),
+            patient=patient_create(
+                email=f"read{n}@example.org",
+                full_name=f"Read Patient{n:03d}",
+                date_of_birth=dt.date(1980, 1, 1),
+            ),
+            resource="medical_record",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def _make_emergency_accesses(count: int, *, start: int = 0) -> list[EmergencyAccess]:
+    return [
+        emergency_access_grant(
+            provider=provider_create(email=f"er{n}@example.org", full_name=f"Er Doctor{n:03d}"),
+            patient=patient_create(
+                email=f"arrived{n}@example.org",
+                full_name=f"Arrived Patient{n:03d}",
+                date_of_birth=dt.date(1980, 1, 1),
+            ),
+            reason=EMERGENCY_REASON,
+        )
+        for n in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def phi_access(patient: PatientProfile, provider: ProviderProfile) -> PHIAccess:
+    entry = phi_access_record(
+        accessor=provider.user, patient=patient, resource="medical_record", ip_address="10.0.0.7"
+    )
+    assert entry is not None
+    return entry
+
+
+@pytest.fixture
+def emergency_access(patient: PatientProfile, other_provider: ProviderProfile) -> EmergencyAccess:
+    return emergency_access_grant(provider=other_provider, patient=patient, reason=EMERGENCY_REASON)
+
+
+def test_phi_log_changelist_lists_who_opened_what(admin_session: Client, phi_access) -> None:
+    response = admin_session.get(reverse(PHI_LOG))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Anika Patel" in page
+    assert "Pat Jones" in page
+    assert "10.0.0.7" in page
+    assert_ssn_not_shown(page, phi_access.patient)
+
+
+def test_phi_log_changelist_queries_do_not_grow_with_rows(admin_session: Client) -> None:
+    url = reverse(PHI_LOG)
+    _make_phi_accesses(3)
+    admin_session.get(url)  # warm per-process caches (content types) before counting
+
+    with CaptureQueriesContext(connection) as few:
+        admin_session.get(url)
+    _make_phi_accesses(27, start=3)
+    with CaptureQueriesContext(connection) as many:
+        response = admin_session.get(url)
+
+    assert PHIAccess.objects.count() == 30
+    assert "Reader Person029" in response.content.decode()
+    assert len(many) == len(few)
+
+
+def test_phi_log_change_page_is_read_only(admin_session: Client, phi_access: PHIAccess) -> None:
+    url = reverse("admin:patients_phiaccess_change", args=[phi_access.pk])
+
+    page = admin_session.get(url)
+    post = admin_session.post(url, {"resource": "nothing"})
+
+    assert page.status_code == 200
+    assert "medical_record" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert post.status_code == 403
+    phi_access.refresh_from_db()
+    assert phi_access.resource == "medical_record"
+
+
+def test_phi_log_search_by_reader(
+    admin_session: Client, phi_access: PHIAccess, other_patient, other_provider
+) -> None:
+    phi_access_record(accessor=other_provider.user, patient=other_patient, resource="prescription")
+
+    response = admin_session.get(reverse(PHI_LOG), {"q": "Omar"})
+
+    assert response.context["cl"].result_count == 1
+    assert "Riley Other" in response.content.decode()
+    assert "Pat Jones" not in response.content.decode()
+
+
+def test_phi_log_cannot_be_added_to_or_deleted(
+    admin_session: Client, phi_access: PHIAccess
+) -> None:
+    add = admin_session.get(reverse("admin:patients_phiaccess_add"))
+    delete = admin_session.post(
+        reverse("admin:patients_phiaccess_delete", args=[phi_access.pk]), {"post": "yes"}
+    )
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert PHIAccess.objects.filter(pk=phi_access.pk).exists()
+
+
+# --- Emergency access --------------------------------------------------------------
+
+
+def test_emergency_changelist_lists_grants(
+    admin_session: Client, emergency_access: EmergencyAccess
+) -> None:
+    response = admin_session.get(reverse(EMERGENCIES))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Omar Other, DO" in page
+    assert "Pat Jones" in page
+
+
+def test_emergency_changelist_queries_do_not_grow_with_rows(admin_session: Client) -> None:
+    url = reverse(EMERGENCIES)
+    _make_emergency_accesses(3)
+    admin_session.get(url)  # warm per-process caches (content types) before counting
+
+    with CaptureQueriesContext(connection) as few:
+        admin_session.get(url)
+    _make_emergency_accesses(27, start=3)
+    with CaptureQueriesContext(connection) as many:
+        response = admin_session.get(url)
+
+    assert EmergencyAccess.objects.count() == 30
+    assert "Er Doctor029" in response.content.decode()
+    assert len(many) == len(few)
+
+
+def test_emergency_change_page_shows_the_reason(
+    admin_session: Client, emergency_access: EmergencyAccess
+) -> None:
+    response = admin_session.get(
+        reverse("admin:patients_emergencyaccess_change", args=[emergency_access.pk])
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert EMERGENCY_REASON in page
+    assert 'name="_save"' not in page
+
+
+def test_emergency_search_by_reason(admin_session: Client, emergency_access, provider) -> None:
+    found = admin_session.get(reverse(EMERGENCIES), {"q": "allergies unknown"})
+    missed = admin_session.get(reverse(EMERGENCIES), {"q": "Anika"})
+
+    assert found.context["cl"].result_count == 1
+    assert "Omar Other, DO" in found.content.decode()
+    assert missed.context["cl"].result_count == 0
+
+
+def test_emergency_access_marked_reviewed_by_the_admin(
+    admin_session: Client, admin_user: User, emergency_access: EmergencyAccess
+) -> None:
+    response = admin_session.post(
+        reverse(EMERGENCIES),
+        {"action": "mark_reviewed", "_selected_action": [emergency_access.pk]},
+        follow=True,
+    )
+
+    assert "Marked 1 emergency access as reviewed." in response.content.decode()
+    emergency_access.refresh_from_db()
+    assert emergency_access.reviewed_at is not None
+    assert emergency_access.reviewed_by == admin_user
+
+
+def test_emergency_access_cannot_be_added_changed_or_deleted(
+    admin_session: Client, emergency_access: EmergencyAccess
+) -> None:
+    add = admin_session.get(reverse("admin:patients_emergencyaccess_add"))
+    change = admin_session.post(
+        reverse("admin:patients_emergencyaccess_change", args=[emergency_access.pk]),
+        {"reason": "Rewritten after the fact, to look better."},
+    )
+    delete = admin_session.post(
+        reverse("admin:patients_emergencyaccess_delete", args=[emergency_access.pk]),
+        {"post": "yes"},
+    )
+
+    assert add.status_code == 403
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    emergency_access.refresh_from_db()
+    assert emergency_access.reason == EMERGENCY_REASON

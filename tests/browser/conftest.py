@@ -1,0 +1,94 @@
+"""Browser tests: Playwright driving Debian's Chromium against the real ASGI app.
+
+The app runs in-process under uvicorn in a background thread, so it shares the
+test database (SQLite's shared in-memory test database, or PostgreSQL's test
+database) and Django's locmem outbox; websockets work as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from conftest import require_or_skip
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Playwright's sync API keeps an event loop in the test thread; Django's ORM
+# calls made between browser steps are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    import uvicorn
+
+    from healthcare.asgi import application
+
+    port = _free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="asgi-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the test ASGI server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser_instance():
+    require_or_skip(shutil.which("chromium") is not None or os.path.exists(CHROMIUM), "Chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_url(asgi_server, transactional_db, settings) -> str:
+    # The server thread answers for "127.0.0.1:<port>".
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    return asgi_server
+
+
+@pytest.fixture
+def new_page(browser_instance):
+    """Factory of pages, each in its own browser context (its own cookies: its own user)."""
+    contexts = []
+
+    def make():
+        context = browser_instance.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
