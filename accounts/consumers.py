@@ -102,6 +102,8 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def _end_session(self) -> None:
+        if self._watchdog is not None and self._watchdog is not asyncio.current_task():
+            self._watchdog.cancel()
         with contextlib.suppress(Exception):
             await self.send_json({"type": "session.ended"})
         await self.close(code=CLOSE_SESSION_ENDED)

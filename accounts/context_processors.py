@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +47,6 @@ class NavItem:
     badge: int = 0
 
 
-@lru_cache(maxsize=8)
 def _resolved(role: str) -> tuple[tuple[str, Any, str], ...]:
     items = []
     for name, label, key in _NAV.get(role, []):

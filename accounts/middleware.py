@@ -34,9 +34,8 @@ class SessionLimitsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            if past_absolute_limit(request.session):
-                logout(request)
-                messages.info(request, _("Your session has ended. Please sign in again."))
-                return redirect(settings.LOGIN_URL)
+        if user is not None and user.is_authenticated and past_absolute_limit(request.session):
+            logout(request)
+            messages.info(request, _("Your session has ended. Please sign in again."))
+            return redirect(settings.LOGIN_URL)
         return self.get_response(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -88,8 +89,15 @@ def patient_create(
 @transaction.atomic
 def patient_set_ssn(*, profile: PatientProfile, ssn: str) -> PatientProfile:
     """Store (or clear, with "") the patient's SSN in canonical form, with its hash."""
+    had_ssn = bool(profile.ssn_hash)
     profile.ssn, profile.ssn_hash = _ssn_fields(ssn, exclude_pk=profile.pk)
     profile.save(update_fields=["ssn", "ssn_hash", "updated_at"])
+    # The SSN is excluded from the audit trail, so record that it changed (and
+    # who changed it, via auditlog's actor context) without any of its digits.
+    change = "removed" if not profile.ssn_hash else ("replaced" if had_ssn else "added")
+    LogEntry.objects.log_create(
+        profile, action=LogEntry.Action.UPDATE, changes={"ssn_changed": ["", change]}, force_log=True
+    )
     return profile
 
 

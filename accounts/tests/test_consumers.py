@@ -57,6 +57,7 @@ async def test_socket_closes_when_the_session_expires(patient, settings) -> None
     assert await communicator.receive_json_from(timeout=3) == {"type": "session.ended"}
     output = await communicator.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": CLOSE_SESSION_ENDED}
+    await communicator.disconnect()
 
 
 async def test_socket_closes_on_sign_out_everywhere_at_the_next_message(patient) -> None:
@@ -67,6 +68,7 @@ async def test_socket_closes_on_sign_out_everywhere_at_the_next_message(patient)
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=3) == {"type": "session.ended"}
     assert (await communicator.receive_output(timeout=3))["code"] == CLOSE_SESSION_ENDED
+    await communicator.disconnect()
 
 
 async def test_provider_socket_needs_the_second_factor(provider) -> None:
