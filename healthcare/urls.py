@@ -26,4 +26,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("patient/", include("patients.urls")),
     path("provider/", include("providers.urls")),
+    path("appointments/", include("scheduling.urls")),
+    path("records/", include("records.urls")),
+    path("prescriptions/", include("prescriptions.urls")),
+    path("messages/", include("messaging.urls")),
+    path("assistant/", include("assistant.urls")),
 ]

@@ -67,7 +67,13 @@ class ProviderProfileForm(forms.Form):
     )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=())
 
-    PRACTICE_FIELDS = ("credentials", "specialization", "department", "office_location", "phone_number")
+    PRACTICE_FIELDS = (
+        "credentials",
+        "specialization",
+        "department",
+        "office_location",
+        "phone_number",
+    )
     # Errors of parse_working_hours are keyed by what they are about; these are the form's fields.
     _HOURS_ERROR_FIELDS = {TIMEZONE_KEY: "timezone", SLOT_MINUTES_KEY: "slot_minutes"}
 
@@ -181,4 +187,3 @@ class EmergencyAccessForm(forms.Form):
             "At least %(n)d characters. Your reason, the time and your address are "
             "recorded and reviewed."
         ) % {"n": EMERGENCY_REASON_MIN_LENGTH}
-

@@ -106,7 +106,9 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         ip_address=client_ip(request),
     )
     emergency = (
-        active_emergency_access(request.user, patient) if access is not None and access.emergency else None
+        active_emergency_access(request.user, patient)
+        if access is not None and access.emergency
+        else None
     )
     tz = provider_timezone(request.user.provider_profile)
     return render(
@@ -136,7 +138,9 @@ def emergency_access(request: HttpRequest) -> HttpResponse:
         except PatientNotFound:
             form.add_error(
                 None,
-                _("No patient matches that name and date of birth. Check the spelling and the date."),
+                _(
+                    "No patient matches that name and date of birth. Check the spelling and the date."
+                ),
             )
         except PatientAmbiguous:
             form.add_error(

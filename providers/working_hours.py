@@ -94,7 +94,9 @@ class WorkingHours:
             "timezone": self.tz.key,
             "slot_minutes": self.slot_minutes,
             "weekly": {
-                WEEKDAY_KEYS[day]: [[format_time(start), format_time(end)] for start, end in intervals]
+                WEEKDAY_KEYS[day]: [
+                    [format_time(start), format_time(end)] for start, end in intervals
+                ]
                 for day, intervals in sorted(self.weekly.items())
                 if intervals
             },
@@ -255,7 +257,9 @@ def parse_working_hours(data: object) -> WorkingHours:
             code="invalid",
         )
     errors: dict[str, list[ValidationError]] = {}
-    unknown = sorted(str(key) for key in data if key not in {TIMEZONE_KEY, SLOT_MINUTES_KEY, WEEKLY_KEY})
+    unknown = sorted(
+        str(key) for key in data if key not in {TIMEZONE_KEY, SLOT_MINUTES_KEY, WEEKLY_KEY}
+    )
     if unknown:
         errors[NON_FIELD_ERRORS] = [
             ValidationError(

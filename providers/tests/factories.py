@@ -32,7 +32,9 @@ def make_patients(
             phone_number=f"555-{n:04d}",
         )
         relationship_activate(
-            provider=provider, patient=patient, start_date=dt.date(2024, 1, 1) + dt.timedelta(days=n)
+            provider=provider,
+            patient=patient,
+            start_date=dt.date(2024, 1, 1) + dt.timedelta(days=n),
         )
         patients.append(patient)
     return patients
@@ -60,7 +62,9 @@ def make_appointments(
     ]
 
 
-def make_unread_messages(provider: ProviderProfile, patients: list[PatientProfile]) -> list[Message]:
+def make_unread_messages(
+    provider: ProviderProfile, patients: list[PatientProfile]
+) -> list[Message]:
     return [
         message_create(sender=patient.user, receiver=provider.user, content=f"Question {n:03d}")
         for n, patient in enumerate(patients)

@@ -79,6 +79,9 @@ def test_admin_shows_the_working_hours_error_and_saves_nothing(
     )
 
     assert response.status_code == 200
-    assert "The slot length must be one of 10, 15, 20, 30, 45, 60 minutes." in response.content.decode()
+    assert (
+        "The slot length must be one of 10, 15, 20, 30, 45, 60 minutes."
+        in response.content.decode()
+    )
     provider.refresh_from_db()
     assert provider.working_hours == WORKING_HOURS

@@ -31,16 +31,24 @@ def test_the_dashboard_day_is_the_providers_local_day(
     # 01:30 UTC on June 3 is still June 2 in New York.
     now = dt.datetime(2025, 6, 3, 1, 30, tzinfo=dt.UTC)
     early = appointment_create(
-        patient=patient, provider=provider, date_time=dt.datetime(2025, 6, 2, 0, 30, tzinfo=NEW_YORK)
+        patient=patient,
+        provider=provider,
+        date_time=dt.datetime(2025, 6, 2, 0, 30, tzinfo=NEW_YORK),
     )
     late = appointment_create(
-        patient=patient, provider=provider, date_time=dt.datetime(2025, 6, 2, 23, 30, tzinfo=NEW_YORK)
+        patient=patient,
+        provider=provider,
+        date_time=dt.datetime(2025, 6, 2, 23, 30, tzinfo=NEW_YORK),
     )
     appointment_create(  # June 3 in New York, though June 3 in UTC too
-        patient=patient, provider=provider, date_time=dt.datetime(2025, 6, 3, 0, 30, tzinfo=NEW_YORK)
+        patient=patient,
+        provider=provider,
+        date_time=dt.datetime(2025, 6, 3, 0, 30, tzinfo=NEW_YORK),
     )
     appointment_create(  # June 1 in New York, though June 2 in UTC
-        patient=patient, provider=provider, date_time=dt.datetime(2025, 6, 1, 22, 0, tzinfo=NEW_YORK)
+        patient=patient,
+        provider=provider,
+        date_time=dt.datetime(2025, 6, 1, 22, 0, tzinfo=NEW_YORK),
     )
 
     board = provider_dashboard(provider, now=now)
@@ -55,7 +63,9 @@ def test_a_former_patients_appointment_is_listed_but_not_chartable(
 ) -> None:
     now = dt.datetime(2025, 6, 2, 15, 0, tzinfo=dt.UTC)
     appointment_create(
-        patient=patient, provider=provider, date_time=dt.datetime(2025, 6, 2, 14, 0, tzinfo=NEW_YORK)
+        patient=patient,
+        provider=provider,
+        date_time=dt.datetime(2025, 6, 2, 14, 0, tzinfo=NEW_YORK),
     )
     relationship_deactivate(link=provider.patient_links.get(patient=patient))
 
@@ -76,7 +86,9 @@ def test_provider_timezone_falls_back_to_the_site_zone(provider: ProviderProfile
 
 def test_patient_search_matches_every_word_in_any_case(provider: ProviderProfile) -> None:
     make_patients(provider, 3)
-    patient_create(email="x@example.org", full_name="Patient Number001", date_of_birth=dt.date(1990, 1, 1))
+    patient_create(
+        email="x@example.org", full_name="Patient Number001", date_of_birth=dt.date(1990, 1, 1)
+    )
 
     names = [p.full_name for p in patients_of_provider_matching(provider, "number00 PATIENT")]
     one = [p.full_name for p in patients_of_provider_matching(provider, "  number001 ")]
@@ -89,7 +101,9 @@ def test_recent_patients_are_the_newest_relationships(
     provider: ProviderProfile, other_provider: ProviderProfile
 ) -> None:
     patients = make_patients(provider, 7)
-    stranger = patient_create(email="s@example.org", full_name="Stranger", date_of_birth=dt.date(1990, 1, 1))
+    stranger = patient_create(
+        email="s@example.org", full_name="Stranger", date_of_birth=dt.date(1990, 1, 1)
+    )
     relationship_activate(provider=other_provider, patient=stranger, start_date=dt.date(2030, 1, 1))
 
     recent = recent_patients_of_provider(provider, limit=3)

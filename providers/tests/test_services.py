@@ -34,7 +34,11 @@ def _profile_changes(**changes: Any) -> dict[str, Any]:
         "office_location": "  Building C, Room 3 ",
         "phone_number": " 555-0199 ",
         "working_hours": parse_working_hours(
-            {"timezone": "America/Chicago", "slot_minutes": 20, "weekly": {"sat": [["08:00", "12:00"]]}}
+            {
+                "timezone": "America/Chicago",
+                "slot_minutes": 20,
+                "weekly": {"sat": [["08:00", "12:00"]]},
+            }
         ),
     }
     values.update(changes)
@@ -62,7 +66,9 @@ def test_update_profile_saves_practice_details_phone_and_hours(provider: Provide
     assert provider.license_number == "MD-1001"  # not the provider's to change
 
 
-def test_update_profile_accepts_the_stored_json_form_and_normalises_it(provider: ProviderProfile) -> None:
+def test_update_profile_accepts_the_stored_json_form_and_normalises_it(
+    provider: ProviderProfile,
+) -> None:
     hours = {**WORKING_HOURS, "weekly": {"mon": [["13:00", "17:00"], ["09:00", "12:00"]]}}
 
     provider_update_profile(profile=provider, **_profile_changes(working_hours=hours))
@@ -77,7 +83,9 @@ def test_invalid_hours_change_nothing(provider: ProviderProfile) -> None:
     with pytest.raises(ValidationError) as caught:
         provider_update_profile(profile=provider, **_profile_changes(working_hours=bad))
 
-    assert caught.value.message_dict == {"working_hours": ["Monday: 09:00–12:00 overlaps 10:00–11:00."]}
+    assert caught.value.message_dict == {
+        "working_hours": ["Monday: 09:00–12:00 overlaps 10:00–11:00."]
+    }
     fresh = ProviderProfile.objects.select_related("user").get(pk=provider.pk)
     assert fresh.credentials == "MD"
     assert fresh.user.phone_number == ""
@@ -157,7 +165,10 @@ def test_extra_spaces_in_the_name_do_not_matter(
     provider: ProviderProfile, other_patient: PatientProfile
 ) -> None:
     outcome = emergency_access_request(
-        provider=provider, full_name="  Riley   Other ", date_of_birth=dt.date(1992, 2, 3), reason=REASON
+        provider=provider,
+        full_name="  Riley   Other ",
+        date_of_birth=dt.date(1992, 2, 3),
+        reason=REASON,
     )
 
     assert outcome.patient == other_patient
@@ -177,7 +188,10 @@ def test_two_patients_with_the_same_name_and_birthday_need_more_detail(
 
     with pytest.raises(PatientAmbiguous):
         emergency_access_request(
-            provider=provider, full_name="Riley Other", date_of_birth=dt.date(1992, 2, 3), reason=REASON
+            provider=provider,
+            full_name="Riley Other",
+            date_of_birth=dt.date(1992, 2, 3),
+            reason=REASON,
         )
     outcome = emergency_access_request(
         provider=provider,
@@ -191,10 +205,15 @@ def test_two_patients_with_the_same_name_and_birthday_need_more_detail(
     assert EmergencyAccess.objects.get().patient == twin
 
 
-def test_a_short_reason_grants_nothing(provider: ProviderProfile, other_patient: PatientProfile) -> None:
+def test_a_short_reason_grants_nothing(
+    provider: ProviderProfile, other_patient: PatientProfile
+) -> None:
     with pytest.raises(ValidationError) as caught:
         emergency_access_request(
-            provider=provider, full_name="Riley Other", date_of_birth=dt.date(1992, 2, 3), reason="urgent"
+            provider=provider,
+            full_name="Riley Other",
+            date_of_birth=dt.date(1992, 2, 3),
+            reason="urgent",
         )
 
     assert list(caught.value.message_dict) == ["reason"]

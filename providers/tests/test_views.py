@@ -69,7 +69,9 @@ def _field_errors(page: str, field: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_anonymous_visitors_are_sent_to_sign_in(client: Client, patient: PatientProfile, name: str) -> None:
+def test_anonymous_visitors_are_sent_to_sign_in(
+    client: Client, patient: PatientProfile, name: str
+) -> None:
     url = PAGES[name](patient)
 
     response = client.get(url)
@@ -191,7 +193,9 @@ def test_opening_the_chart_records_a_phi_access(
     assert access.emergency is False
 
 
-def test_each_opening_of_the_chart_is_recorded(provider_client: Client, patient: PatientProfile) -> None:
+def test_each_opening_of_the_chart_is_recorded(
+    provider_client: Client, patient: PatientProfile
+) -> None:
     provider_client.get(_chart_url(patient))
     provider_client.get(_chart_url(patient))
 
@@ -211,7 +215,9 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
     assert response.status_code == 200
 
 
-def test_age_is_counted_from_the_birthday(provider_client: Client, provider: ProviderProfile) -> None:
+def test_age_is_counted_from_the_birthday(
+    provider_client: Client, provider: ProviderProfile
+) -> None:
     today = timezone.now().astimezone(NEW_YORK).date()
     born = today.replace(year=today.year - 30) + dt.timedelta(days=1)  # 30 tomorrow
     (young,) = make_patients(provider, 1, prefix="Young")
@@ -237,7 +243,10 @@ def test_the_dashboard_shows_todays_schedule_in_the_providers_zone(
         reason="Blood pressure check",
     )
     appointment_create(
-        patient=patient, provider=provider, date_time=today_at(10, days=1), reason="Tomorrow's visit"
+        patient=patient,
+        provider=provider,
+        date_time=today_at(10, days=1),
+        reason="Tomorrow's visit",
     )
 
     page = _page(provider_client.get(reverse("providers:dashboard")))
@@ -323,7 +332,10 @@ def test_dashboard_queries_do_not_grow_with_the_data(
 
 
 def test_the_patient_list_shows_only_active_relationships(
-    provider_client: Client, provider: ProviderProfile, patient: PatientProfile, other_patient: PatientProfile
+    provider_client: Client,
+    provider: ProviderProfile,
+    patient: PatientProfile,
+    other_patient: PatientProfile,
 ) -> None:
     (former,) = make_patients(provider, 1, prefix="Former")
     relationship_deactivate(link=provider.patient_links.get(patient=former))
@@ -336,7 +348,9 @@ def test_the_patient_list_shows_only_active_relationships(
     assert "1 patient in your care." in page
 
 
-def test_the_patient_list_searches_by_name(provider_client: Client, provider: ProviderProfile, patient) -> None:
+def test_the_patient_list_searches_by_name(
+    provider_client: Client, provider: ProviderProfile, patient
+) -> None:
     make_patients(provider, 3)
 
     page = _page(provider_client.get(reverse("providers:patient-list"), {"q": "number001"}))
@@ -556,7 +570,11 @@ def test_break_the_glass_end_to_end(
     assert "***-**-7890" in page
     assert "234-56-7890" not in page
     access = PHIAccess.objects.get()
-    assert (access.accessor, access.patient, access.resource) == (provider.user, other_patient, "chart")
+    assert (access.accessor, access.patient, access.resource) == (
+        provider.user,
+        other_patient,
+        "chart",
+    )
     assert access.emergency is True
     assert access.ip_address == "203.0.113.7"
 
@@ -653,7 +671,9 @@ def test_break_the_glass_for_ones_own_patient_just_opens_the_chart(
     assert "Emergency access until" not in _page(chart)
 
 
-def test_patients_cannot_break_the_glass(patient_client: Client, other_patient: PatientProfile) -> None:
+def test_patients_cannot_break_the_glass(
+    patient_client: Client, other_patient: PatientProfile
+) -> None:
     response = _break_glass(patient_client)
 
     assert response.status_code == 403
@@ -675,7 +695,10 @@ def test_an_unverified_provider_cannot_break_the_glass(
 
 
 def test_no_page_ever_shows_the_ssn_unmasked(
-    provider_client: Client, provider: ProviderProfile, patient: PatientProfile, other_patient: PatientProfile
+    provider_client: Client,
+    provider: ProviderProfile,
+    patient: PatientProfile,
+    other_patient: PatientProfile,
 ) -> None:
     appointment_create(patient=patient, provider=provider, date_time=today_at(9), reason="Check-up")
     message_create(sender=patient.user, receiver=provider.user, content="Hello")

@@ -178,7 +178,9 @@ def test_a_day_that_is_not_a_list_is_refused() -> None:
 def test_an_unknown_weekday_is_refused() -> None:
     errors = _errors(_hours(weekly={"monday": [["09:00", "12:00"]]}))
 
-    assert errors == {"weekly": ["“monday” is not a weekday; use mon, tue, wed, thu, fri, sat or sun."]}
+    assert errors == {
+        "weekly": ["“monday” is not a weekday; use mon, tue, wed, thu, fri, sat or sun."]
+    }
 
 
 def test_weekly_must_be_a_mapping() -> None:
