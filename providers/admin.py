@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from providers.models import ProviderPatient, ProviderProfile
+from providers.services import provider_invitation_resend, provider_invite
 
 
 class ProviderProfileAdminForm(forms.ModelForm):
@@ -31,9 +36,26 @@ class ProviderProfileAdminForm(forms.ModelForm):
         return user
 
 
+class ProviderInviteForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    credentials = forms.CharField(label=_("Credentials"), max_length=100, required=False)
+    specialization = forms.CharField(label=_("Specialization"), max_length=100, required=False)
+    department = forms.CharField(label=_("Department"), max_length=100, required=False)
+    office_location = forms.CharField(label=_("Office location"), max_length=255, required=False)
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise ValidationError(_("An account with this email already exists."), code="exists")
+        return email
+
+
 @admin.register(ProviderProfile)
 class ProviderProfileAdmin(admin.ModelAdmin):
     form = ProviderProfileAdminForm
+    change_list_template = "admin/providers/providerprofile/change_list.html"
+    actions = ("resend_invitation",)
     list_display = (
         "full_name",
         "email",
@@ -61,6 +83,43 @@ class ProviderProfileAdmin(admin.ModelAdmin):
         (_("Schedule"), {"fields": ("working_hours",)}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def get_urls(self) -> list[URLPattern]:
+        invite = path(
+            "invite/",
+            self.admin_site.admin_view(self.invite_view),
+            name="providers_providerprofile_invite",
+        )
+        return [invite, *super().get_urls()]
+
+    def invite_view(self, request: HttpRequest) -> HttpResponse:
+        """Create a provider and email them a one-time link to choose their password."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ProviderInviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            profile = provider_invite(base_url=request.build_absolute_uri("/"), **form.cleaned_data)
+            self.message_user(
+                request, _("Invitation sent to %(email)s.") % {"email": profile.user.email}, messages.SUCCESS
+            )
+            return redirect("admin:providers_providerprofile_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Invite a provider"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/providers/providerprofile/invite.html", context)
+
+    @admin.action(description=_("Send the invitation email again"))
+    def resend_invitation(self, request: HttpRequest, queryset: QuerySet[ProviderProfile]) -> None:
+        base_url = request.build_absolute_uri("/")
+        sent = sum(provider_invitation_resend(profile=p, base_url=base_url) for p in queryset.select_related("user"))
+        self.message_user(
+            request,
+            _("%(sent)d invitation(s) sent; providers who already set a password were skipped.") % {"sent": sent},
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProviderProfile]:
         # str() of a profile is the user's name: the change page, history and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from patients.services import emergency_access_grant
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 from providers.selectors import patients_by_identity
 from providers.working_hours import WorkingHours
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -80,6 +83,16 @@ def relationship_deactivate(*, link: ProviderPatient) -> ProviderPatient:
     return link
 
 
+# The profile columns a provider may change themselves.
+_PROFILE_EDITABLE_FIELDS = (
+    "credentials",
+    "specialization",
+    "department",
+    "office_location",
+    "working_hours",
+)
+
+
 @transaction.atomic
 def provider_update_profile(
     *,
@@ -94,7 +107,7 @@ def provider_update_profile(
     """The provider edits their own practice details, phone and working hours.
 
     Everything is validated before anything is written, so invalid input
-    changes nothing. The licence number is not the provider's to change; staff
+    changes nothing. The license number is not the provider's to change; staff
     set it in the admin.
     """
     user = profile.user
@@ -115,15 +128,6 @@ def provider_update_profile(
     profile.save(update_fields=[*_PROFILE_EDITABLE_FIELDS, "updated_at"])
     user.save(update_fields=["phone_number", "updated_at"])
     return profile
-
-
-_PROFILE_EDITABLE_FIELDS = (
-    "credentials",
-    "specialization",
-    "department",
-    "office_location",
-    "working_hours",
-)
 
 
 class PatientNotFound(Exception):
@@ -159,10 +163,15 @@ def emergency_access_request(
     matches = patients_by_identity(
         full_name=full_name, date_of_birth=date_of_birth, insurance_number=insurance_number
     )
-    if not matches:
-        raise PatientNotFound
-    if len(matches) > 1:
-        raise PatientAmbiguous
+    if len(matches) != 1:
+        # Who searched is kept for the review of emergency access; what they typed
+        # is PHI and stays out of the log.
+        logger.warning(
+            "Emergency access lookup by provider %s matched %s patients",
+            provider.pk,
+            "no" if not matches else "several",
+        )
+        raise PatientNotFound if not matches else PatientAmbiguous
     patient = matches[0]
     if has_care_relationship(provider.user, patient):
         return EmergencyAccessOutcome(patient=patient, grant=None)
@@ -170,3 +179,39 @@ def emergency_access_request(
         provider=provider, patient=patient, reason=reason, ip_address=ip_address
     )
     return EmergencyAccessOutcome(patient=patient, grant=grant)
+
+
+@transaction.atomic
+def provider_invite(
+    *,
+    email: str,
+    full_name: str,
+    base_url: str,
+    credentials: str = "",
+    specialization: str = "",
+    department: str = "",
+    office_location: str = "",
+) -> ProviderProfile:
+    """Create a provider account without a password and email a one-time link to set one."""
+    from accounts.emails import send_provider_invitation
+
+    profile = provider_create(
+        email=email,
+        full_name=full_name,
+        credentials=credentials,
+        specialization=specialization,
+        department=department,
+        office_location=office_location,
+    )
+    send_provider_invitation(user=profile.user, base_url=base_url)
+    return profile
+
+
+def provider_invitation_resend(*, profile: ProviderProfile, base_url: str) -> bool:
+    """Send a fresh invitation link unless the provider has already chosen a password."""
+    from accounts.emails import send_provider_invitation
+
+    if profile.user.has_usable_password() or not profile.user.is_active:
+        return False
+    send_provider_invitation(user=profile.user, base_url=base_url)
+    return True
