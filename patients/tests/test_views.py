@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import pytest
 from auditlog.models import LogEntry
@@ -15,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import context_processors
 from accounts.models import User
 from messaging.services import message_create, message_mark_read
 from patients.crypto import keyed_hash
@@ -269,16 +267,8 @@ def test_dashboard_queries_do_not_grow_with_data(
     assert len(many) == len(few)
 
 
-@pytest.fixture
-def fresh_nav() -> Iterator[None]:
-    # The portal navigation caches the URLs it resolved; these tests swap the URLconf.
-    context_processors._resolved.cache_clear()
-    yield
-    context_processors._resolved.cache_clear()
-
-
 @pytest.mark.urls("patients.tests.urls_portal_only")
-def test_shortcuts_hidden_while_their_pages_do_not_exist(patient_client: Client, fresh_nav) -> None:
+def test_shortcuts_hidden_while_their_pages_do_not_exist(patient_client: Client) -> None:
     page = _page(patient_client.get("/patient/"))
 
     assert "Welcome, Pat Jones" in page
@@ -288,9 +278,7 @@ def test_shortcuts_hidden_while_their_pages_do_not_exist(patient_client: Client,
 
 
 @pytest.mark.urls("patients.tests.urls_with_shortcuts")
-def test_shortcuts_link_to_booking_messages_and_assistant(
-    patient_client: Client, fresh_nav
-) -> None:
+def test_shortcuts_link_to_booking_messages_and_assistant(patient_client: Client) -> None:
     page = _page(patient_client.get("/patient/"))
 
     assert 'href="/scheduling/patient-book/">Book an appointment' in page
