@@ -12,10 +12,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
-from patients.crypto import keyed_hash
 from patients.models import EmergencyAccess, PatientProfile, PHIAccess
-from patients.services import DuplicateSSN, emergency_access_mark_reviewed, patient_set_ssn
-from patients.ssn import normalize_ssn
+from patients.services import emergency_access_mark_reviewed, patient_set_ssn, patient_ssn_check
 
 
 class WriteOnlyTextInput(forms.TextInput):
@@ -69,16 +67,9 @@ class PatientProfileAdminForm(forms.ModelForm):
         raw: str = self.cleaned_data["ssn"]
         if not raw:
             return ""
-        ssn = normalize_ssn(raw)
-        # patient_set_ssn refuses a duplicate too, but only once the form has
-        # been accepted; checking here turns it into an error on this field.
-        # The unique index on ssn_hash settles any race between the two.
-        clash = PatientProfile.objects.filter(ssn_hash=keyed_hash(ssn)).exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise DuplicateSSN(
-                _("This Social Security number is already on file for another patient."),
-                code="duplicate",
-            )
+        # The same check patient_set_ssn makes on save, run here so the error
+        # lands on this field; the unique index on ssn_hash settles any race.
+        ssn, _digest = patient_ssn_check(raw, exclude_pk=self.instance.pk)
         return ssn
 
 

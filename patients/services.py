@@ -28,8 +28,9 @@ class DuplicateSSN(ValidationError):
     """Another patient already has this SSN on file."""
 
 
-def _ssn_fields(raw_ssn: str, *, exclude_pk: object | None = None) -> tuple[str, str]:
-    """Canonical SSN and its keyed hash; refuses an SSN already on another profile."""
+def patient_ssn_check(raw_ssn: str, *, exclude_pk: object | None = None) -> tuple[str, str]:
+    """Canonical SSN and its keyed hash; ValidationError when malformed, DuplicateSSN when
+    already on another profile. Forms call it to show the error on the field."""
     if not raw_ssn:
         return "", ""
     ssn = normalize_ssn(raw_ssn)
@@ -39,7 +40,7 @@ def _ssn_fields(raw_ssn: str, *, exclude_pk: object | None = None) -> tuple[str,
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise DuplicateSSN(
-            {"ssn": _("This Social Security number is already on file for another patient.")}
+            _("This Social Security number is already on file for another patient."), code="duplicate"
         )
     return ssn, digest
 
@@ -61,7 +62,7 @@ def patient_create(
     email_verified: bool = False,
 ) -> PatientProfile:
     """Create a patient account together with its profile."""
-    ssn_value, ssn_hash = _ssn_fields(ssn)
+    ssn_value, ssn_hash = patient_ssn_check(ssn)
     user = user_create(
         email=email,
         full_name=full_name,
@@ -90,7 +91,7 @@ def patient_create(
 def patient_set_ssn(*, profile: PatientProfile, ssn: str) -> PatientProfile:
     """Store (or clear, with "") the patient's SSN in canonical form, with its hash."""
     had_ssn = bool(profile.ssn_hash)
-    profile.ssn, profile.ssn_hash = _ssn_fields(ssn, exclude_pk=profile.pk)
+    profile.ssn, profile.ssn_hash = patient_ssn_check(ssn, exclude_pk=profile.pk)
     profile.save(update_fields=["ssn", "ssn_hash", "updated_at"])
     # The SSN is excluded from the audit trail, so record that it changed (and
     # who changed it, via auditlog's actor context) without any of its digits.
@@ -177,7 +178,7 @@ def patient_register(
     ssn_dropped = False
     if ssn:
         try:
-            _ssn_fields(ssn)
+            patient_ssn_check(ssn)
         except DuplicateSSN:
             # Saying "this SSN is taken" would tell a stranger whose SSN is on
             # file. The account is created without it; staff reconcile it.
