@@ -90,6 +90,14 @@ class UserAdmin(DjangoUserAdmin):
     date_hierarchy = "created_at"
     actions = ("deactivate_selected_accounts",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        readonly = tuple(self.readonly_fields)
+        if obj is not None and not request.user.is_superuser:
+            # Staff allowed to edit accounts must not be able to grant
+            # themselves (or anyone) more power than they hold.
+            return (*readonly, "is_staff", "is_superuser", "groups", "user_permissions")
+        return readonly
+
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # Accounts own clinical data (profiles, records, messages) that must
         # survive; an account that should no longer sign in is deactivated.

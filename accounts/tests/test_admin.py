@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from auditlog import get_logentry_model
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -116,6 +117,38 @@ def test_change_form_saves_the_custom_fields(admin_session: Client, patient) -> 
     assert not user.is_staff
     # The read-only password field did not touch the stored hash.
     assert user.check_password(PASSWORD)
+
+
+def test_staff_without_superuser_cannot_grant_privileges(client: Client, patient) -> None:
+    clerk = user_create(
+        email="clerk@example.org", full_name="Cleo Clerk", role=Role.PROVIDER, password=PASSWORD
+    )
+    clerk.is_staff = True
+    clerk.save(update_fields=["is_staff"])
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=["view_user", "change_user"]
+        )
+    )
+    login_verified(client, clerk)
+    user = patient.user
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[user.pk]),
+        {
+            "email": user.email,
+            "full_name": "Pat Jones",
+            "role": Role.PATIENT,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_staff is False
+    assert user.is_superuser is False
 
 
 def test_password_change_page_sets_a_new_password(admin_session: Client, patient) -> None:

@@ -56,3 +56,20 @@ def test_seed_demo_if_empty_leaves_a_database_with_accounts_alone(patient) -> No
     call_command("seed_demo", "--if-empty", stdout=out)
     assert User.objects.count() == 2  # the patient and their provider, nothing more
     assert "not loaded" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_provider_signs_in_with_the_published_authenticator_key(client) -> None:
+    import base64
+
+    from django_otp.oath import totp
+
+    from accounts.management.commands.seed_demo import DEMO_TOTP_KEY_HEX
+
+    call_command("seed_demo", stdout=StringIO())
+    client.post("/accounts/login/", {"username": PROVIDERS[0]["email"], "password": DEMO_PASSWORD})
+    code = f"{totp(bytes.fromhex(DEMO_TOTP_KEY_HEX)):06d}"
+    response = client.post("/accounts/login/code/", {"code": code})
+    assert response["Location"] == "/"
+    assert client.get("/provider/").status_code == 200
+    assert base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode() == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"

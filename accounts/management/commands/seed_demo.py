@@ -7,6 +7,7 @@ has any user (so `make run` never mixes demo data into real data).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 from typing import Any
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from assistant.services import interaction_log
@@ -31,6 +33,10 @@ from scheduling.services import appointment_create
 
 DEMO_PASSWORD = "Portal-demo-2026!"
 ADMIN_EMAIL = "admin@demo.clinic"
+# Providers and staff must pass a second factor. The demo accounts share one
+# published authenticator secret so anyone can try them; real accounts enrol
+# their own at first sign-in.
+DEMO_TOTP_KEY_HEX = "3132333435363738393031323334353637383930"
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
@@ -142,8 +148,10 @@ class Command(BaseCommand):
     def _load(self) -> None:
         rng = random.Random(2026)  # noqa: S311 - demo data, not security
         today = timezone.localdate()
-        User.objects.create_superuser(email=ADMIN_EMAIL, password=DEMO_PASSWORD, full_name="Practice Administrator")
+        admin = User.objects.create_superuser(email=ADMIN_EMAIL, password=DEMO_PASSWORD, full_name="Practice Administrator")
         providers = [provider_create(password=DEMO_PASSWORD, **spec) for spec in PROVIDERS]
+        for user in [admin, *(p.user for p in providers)]:
+            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_TOTP_KEY_HEX, confirmed=True)
         patients: list[PatientProfile] = []
         for n, spec in enumerate(PATIENTS):
             profile = patient_create(
@@ -256,7 +264,12 @@ class Command(BaseCommand):
 
     def _print_logins(self) -> None:
         self.stdout.write("")
+        secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode()
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
+        self.stdout.write(
+            f"Providers and the administrator also need a code from an authenticator app with the key {secret}"
+            " (for example: oathtool --totp -b " + secret + ")."
+        )
         self.stdout.write(f"  administrator  {ADMIN_EMAIL}   -> http://127.0.0.1:8000/admin/")
         for spec in PROVIDERS[:2]:
             self.stdout.write(f"  provider       {spec['email']}")
