@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from patients.forms import WriteOnlyTextInput
 from patients.ssn import normalize_ssn
 
 
@@ -91,7 +92,8 @@ class PatientRegistrationForm(PasswordFieldsMixin):
         max_length=11,
         required=False,
         help_text=_("Optional. Stored encrypted and never shown in full again."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        # Never echoed back, not even after another field was refused.
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
 
     field_order = [
