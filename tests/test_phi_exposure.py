@@ -50,15 +50,7 @@ NOT_PHI_PAGES: dict[str, str] = {}
 
 # Gaps found in pages still being built, each with the fix. Strict: once the view
 # is fixed the test passes, the xfail turns red, and the entry must go.
-KNOWN_GAPS: dict[str, str] = {
-    "scheduling:provider-appointment-reschedule": (
-        "the provider's reschedule page shows A's appointment (name, reason) without "
-        "phi_access_record(resource='appointment'), unlike provider-appointment-detail"
-    ),
-    "scheduling:provider-appointment-ics": (
-        "the provider's .ics download carries A's name and reason without phi_access_record"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _phi_params() -> list[object]:
