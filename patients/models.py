@@ -73,6 +73,8 @@ class PHIResource(models.TextChoices):
     PRESCRIPTION = "prescription", _("Prescription")
     APPOINTMENT = "appointment", _("Appointment")
     MESSAGES = "messages", _("Messages")
+    REFILLS = "refills", _("Refill requests")
+    ASSISTANT = "assistant", _("Assistant conversations")
 
 
 class PHIAccess(UUIDModel):

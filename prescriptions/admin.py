@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, RefillRequest
 
 
 @admin.register(Prescription)
@@ -51,4 +51,53 @@ class PrescriptionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Prescription | None = None) -> bool:
         # Clinical data must survive; a prescription that should not be taken is cancelled.
+        return False
+
+
+@admin.register(RefillRequest)
+class RefillRequestAdmin(admin.ModelAdmin):
+    """Refill requests are decided in the provider portal; the admin reads them and fixes typos."""
+
+    list_display = ("created_at", "prescription", "patient", "status", "decided_by", "decided_at")
+    list_select_related = ("prescription__patient__user", "patient__user", "decided_by")
+    list_filter = ("status",)
+    search_fields = (
+        "patient__user__full_name",
+        "patient__user__email",
+        "prescription__medication_name",
+    )
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("prescription", "patient", "requested_by", "note")}),
+        (
+            _("Decision"),
+            {"fields": ("status", "decided_by", "decided_at", "decision_reason", "renewal")},
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+    # Who asked for what and how it was answered is history: only the texts can be corrected here.
+    readonly_fields = (
+        "prescription",
+        "patient",
+        "requested_by",
+        "status",
+        "decided_by",
+        "decided_at",
+        "renewal",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RefillRequest]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("prescription__patient__user", "patient__user", "decided_by")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # patients ask in their portal; a request made up by staff would be no request
+
+    def has_delete_permission(self, request: HttpRequest, obj: RefillRequest | None = None) -> bool:
         return False

@@ -1,13 +1,19 @@
-"""Reads of prescriptions, scoped to the user asking."""
+"""Reads of prescriptions and refill requests, scoped to the user asking."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from patients.models import PatientProfile
 from patients.policy import patient_filter
-from prescriptions.models import Prescription, PrescriptionStatus
+from prescriptions.models import Prescription, PrescriptionStatus, RefillRequest, RefillStatus
+from providers.models import ProviderProfile, RelationshipStatus
 
 
 def prescriptions_visible_to(user: User) -> QuerySet[Prescription]:
@@ -16,10 +22,117 @@ def prescriptions_visible_to(user: User) -> QuerySet[Prescription]:
     )
 
 
-def active_prescriptions_for_patient(patient: PatientProfile, *, limit: int | None = None) -> list[Prescription]:
+def active_prescriptions_for_patient(
+    patient: PatientProfile, *, limit: int | None = None
+) -> list[Prescription]:
+    """The patient's current prescriptions by name: active and not past their end date.
+
+    The end date is judged on the prescriber's calendar day, so the database
+    narrows to rows ending no earlier than yesterday (UTC) and each row decides.
+    """
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
     qs = (
-        Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE)
+        Prescription.objects.filter(
+            patient=patient, status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday
+        )
         .select_related("provider__user")
         .order_by("medication_name")
     )
+    current = [p for p in qs if p.is_current]
+    return current[:limit] if limit else current
+
+
+def prescription_for_user(user: User, prescription_id: UUID) -> Prescription | None:
+    """The prescription if this user may read it (owner, or a provider with access), else None."""
+    return (
+        prescriptions_visible_to(user)
+        .select_related("medical_record")
+        .filter(pk=prescription_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class PrescriptionLists:
+    """A patient's prescriptions: current (active, not ended) and past, each newest first."""
+
+    current: list[Prescription]
+    past: list[Prescription]
+
+
+def prescriptions_of_patient(patient: PatientProfile) -> PrescriptionLists:
+    """Every prescription of the patient (one query), current first.
+
+    `prescription.refill_pending` says whether a refill request of it awaits a decision.
+    """
+    pending = RefillRequest.objects.filter(prescription=OuterRef("pk"), status=RefillStatus.PENDING)
+    rows = list(
+        Prescription.objects.filter(patient=patient)
+        .select_related("provider__user")
+        .annotate(refill_pending=Exists(pending))
+        .order_by("-start_date", "-created_at")
+    )
+    return PrescriptionLists(
+        current=[p for p in rows if p.is_current], past=[p for p in rows if not p.is_current]
+    )
+
+
+def refill_requests_of_prescription(prescription: Prescription) -> list[RefillRequest]:
+    """The prescription's refill requests, newest first, with who decided and any renewal."""
+    return list(
+        prescription.refill_requests.select_related("decided_by", "renewal").order_by("-created_at")
+    )
+
+
+def pending_refill_of(prescription: Prescription) -> RefillRequest | None:
+    return prescription.refill_requests.filter(status=RefillStatus.PENDING).first()
+
+
+def _pending_for_provider(provider: ProviderProfile) -> QuerySet[RefillRequest]:
+    # The provider's patients only (active relationship): emergency access does not decide refills.
+    return RefillRequest.objects.filter(
+        status=RefillStatus.PENDING,
+        patient__provider_links__provider=provider,
+        patient__provider_links__status=RelationshipStatus.ACTIVE,
+    )
+
+
+def pending_refills_for_provider(
+    provider: ProviderProfile, *, limit: int | None = None
+) -> list[RefillRequest]:
+    """Pending requests of the provider's patients, oldest first (the order to answer them in)."""
+    qs = (
+        _pending_for_provider(provider)
+        .select_related("patient__user", "prescription__provider__user")
+        .order_by("created_at", "pk")
+    )
     return list(qs[:limit] if limit else qs)
+
+
+def pending_refill_count_for_provider(provider: ProviderProfile) -> int:
+    return _pending_for_provider(provider).count()
+
+
+def pending_refills_of_patient(patient: PatientProfile) -> list[RefillRequest]:
+    """The patient's open requests, oldest first, for their chart."""
+    return list(
+        RefillRequest.objects.filter(patient=patient, status=RefillStatus.PENDING)
+        .select_related("prescription__provider__user")
+        .order_by("created_at", "pk")
+    )
+
+
+def refill_for_user(user: User, refill_id: UUID) -> RefillRequest | None:
+    """A refill request the user may read (the patient's own, or a provider with access), else None."""
+    return (
+        RefillRequest.objects.filter(patient_filter(user, path="patient"), pk=refill_id)
+        .select_related(
+            "patient__user",
+            "prescription__provider__user",
+            "prescription__medical_record",
+            "requested_by",
+            "decided_by",
+            "renewal",
+        )
+        .first()
+    )

@@ -32,15 +32,20 @@ def patients_of_provider(provider: ProviderProfile) -> QuerySet[PatientProfile]:
     )
 
 
-def patients_of_provider_matching(provider: ProviderProfile, query: str = "") -> QuerySet[PatientProfile]:
+def patients_of_provider_matching(
+    provider: ProviderProfile, query: str = ""
+) -> QuerySet[PatientProfile]:
     """The provider's patients whose name contains every word of ``query`` (any case)."""
     patients = patients_of_provider(provider)
     for word in query.split():
         patients = patients.filter(user__full_name__icontains=word)
-    return patients
+    # Namesakes need a stable order, or a patient could fall between two pages.
+    return patients.order_by("user__full_name", "pk")
 
 
-def recent_patients_of_provider(provider: ProviderProfile, *, limit: int = 5) -> list[PatientProfile]:
+def recent_patients_of_provider(
+    provider: ProviderProfile, *, limit: int = 5
+) -> list[PatientProfile]:
     """The provider's patients whose care relationship began most recently."""
     links = (
         ProviderPatient.objects.filter(provider=provider, status=RelationshipStatus.ACTIVE)

@@ -19,6 +19,7 @@ from accounts.decorators import provider_required
 from healthcare.net import client_ip
 from patients.selectors import patient_for_user
 from patients.services import phi_access_record
+from prescriptions.selectors import pending_refill_count_for_provider, pending_refills_for_provider
 from providers.forms import (
     EmergencyAccessForm,
     PatientSearchForm,
@@ -37,8 +38,10 @@ from providers.services import (
     emergency_access_request,
     provider_update_profile,
 )
+from records.selectors import clinical_chart
 
 PATIENTS_PER_PAGE = 25
+DASHBOARD_REFILLS = 5
 CHART_RESOURCE = "chart"
 
 
@@ -52,7 +55,13 @@ def _age_on(born: dt.date, day: dt.date) -> int:
 def dashboard(request: HttpRequest) -> HttpResponse:
     provider = request.user.provider_profile
     board = provider_dashboard(provider)
-    return render(request, "providers/dashboard.html", {"profile": provider, "board": board})
+    context = {
+        "profile": provider,
+        "board": board,
+        "refills": pending_refills_for_provider(provider, limit=DASHBOARD_REFILLS),
+        "refill_count": pending_refill_count_for_provider(provider),
+    }
+    return render(request, "providers/dashboard.html", context)
 
 
 @provider_required
@@ -119,6 +128,10 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "age": _age_on(patient.date_of_birth, timezone.now().astimezone(tz).date()),
             "emergency": emergency,
             "provider_tz": tz,
+            "clinical": clinical_chart(request.user, patient),
+            # Visible without emergency access means an active relationship: the
+            # provider may write; emergency access is read-only.
+            "can_write": access is not None and not access.emergency,
         },
     )
 

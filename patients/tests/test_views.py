@@ -45,8 +45,9 @@ def assert_ssn_not_shown(page: str) -> None:
     assert "123-45" not in page
 
 
-def _appointments(patient: PatientProfile, provider: ProviderProfile, count: int) -> None:
-    for n in range(count):
+def _appointments(patient: PatientProfile, provider: ProviderProfile, count: int, *, start: int = 0) -> None:
+    # One a day from `start`: the database refuses overlapping appointments.
+    for n in range(start, start + count):
         appointment_create(
             patient=patient,
             provider=provider,
@@ -256,7 +257,7 @@ def test_dashboard_queries_do_not_grow_with_data(
 
     with CaptureQueriesContext(connection) as few:
         patient_client.get(url)
-    _appointments(patient, provider, 18)
+    _appointments(patient, provider, 18, start=2)
     _prescriptions(patient, provider, 18)
     _messages(provider.user, patient.user, 18)
     with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as many:

@@ -176,3 +176,71 @@ def test_prescriptions_cannot_be_deleted(admin_session: Client, prescription: Pr
 
     assert response.status_code == 403
     assert Prescription.objects.filter(pk=prescription.pk).exists()
+
+
+# --- Refill requests ---------------------------------------------------------------------
+
+
+REFILLS = "admin:prescriptions_refillrequest_changelist"
+
+
+def _make_refills(count: int, *, start: int = 0) -> None:
+    from prescriptions.services import refill_request_create
+
+    for prescription in _make_prescriptions(count, start=start):
+        prescription.refills = 1
+        prescription.save(update_fields=["refills"])
+        refill_request_create(prescription=prescription, requested_by=prescription.patient.user)
+
+
+def test_refill_requests_are_listed_and_searchable(
+    admin_session: Client, prescription: Prescription
+) -> None:
+    from prescriptions.services import refill_request_create
+
+    refill_request_create(
+        prescription=prescription, requested_by=prescription.patient.user, note="Running low"
+    )
+    _make_refills(1)
+
+    listed = admin_session.get(reverse(REFILLS)).content.decode()
+    found = admin_session.get(reverse(REFILLS), {"q": "amoxi"})
+
+    assert "Pat Jones" in listed and "Treated Patient000" in listed
+    assert found.context["cl"].result_count == 1
+
+
+def test_refill_request_changelist_queries_do_not_grow(admin_session: Client) -> None:
+    url = reverse(REFILLS)
+    _make_refills(3)
+    admin_session.get(url)
+
+    few, _ = _query_count(admin_session, url)
+    _make_refills(17, start=3)
+    many, page = _query_count(admin_session, url)
+
+    assert many == few
+    assert "Treated Patient019" in page
+
+
+def test_refill_requests_cannot_be_added_or_deleted_in_the_admin(
+    admin_session: Client, prescription: Prescription
+) -> None:
+    from prescriptions.models import RefillRequest
+    from prescriptions.services import refill_request_create
+
+    refill = refill_request_create(
+        prescription=prescription, requested_by=prescription.patient.user
+    )
+
+    assert admin_session.get(reverse("admin:prescriptions_refillrequest_add")).status_code == 403
+    deleted = admin_session.post(
+        reverse("admin:prescriptions_refillrequest_delete", args=[refill.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 403
+    assert RefillRequest.objects.filter(pk=refill.pk).exists()
+    change = admin_session.get(
+        reverse("admin:prescriptions_refillrequest_change", args=[refill.pk])
+    )
+    assert change.status_code == 200
+    assert "Amoxicillin" in change.content.decode()

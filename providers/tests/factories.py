@@ -47,9 +47,12 @@ def today_at(hour: int, minute: int = 0, *, tz: ZoneInfo = NEW_YORK, days: int =
 
 
 def make_appointments(
-    provider: ProviderProfile, patients: list[PatientProfile], *, days: int = 0
+    provider: ProviderProfile, patients: list[PatientProfile], *, days: int = 0, start: int = 0
 ) -> list[Appointment]:
-    """One appointment per patient on the same day, 15 minutes apart from 08:00 local."""
+    """One appointment per patient on the same day, 15 minutes apart from 08:00 local.
+
+    ``start`` continues an earlier call's sequence, so appointments never overlap.
+    """
     return [
         appointment_create(
             patient=patient,
@@ -58,7 +61,7 @@ def make_appointments(
             duration_minutes=15,
             reason=f"Visit {n:03d}",
         )
-        for n, patient in enumerate(patients)
+        for n, patient in enumerate(patients, start=start)
     ]
 
 

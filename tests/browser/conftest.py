@@ -59,7 +59,9 @@ def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_instance():
+def browser_instance(django_db_setup):
+    # After the test database exists: Playwright's event loop in this thread
+    # would otherwise make Django refuse the synchronous database set-up.
     require_or_skip(shutil.which("chromium") is not None or os.path.exists(CHROMIUM), "Chromium (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -1,0 +1,240 @@
+"""Reads of medical records, their history and the clinical chart, scoped to the user asking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from auditlog.models import LogEntry
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from patients.models import PatientProfile
+from patients.policy import has_care_relationship, patient_filter
+from patients.timezones import zone_of
+from prescriptions.models import RefillRequest
+from prescriptions.selectors import (
+    PrescriptionLists,
+    pending_refills_of_patient,
+    prescriptions_of_patient,
+)
+from providers.models import ProviderProfile
+from providers.working_hours import local_day_bounds
+from records.models import MedicalRecord
+from records.services import LINKABLE_APPOINTMENT_STATUSES
+from scheduling.models import Appointment, AppointmentStatus
+from scheduling.selectors import appointments_visible_to
+
+CHART_APPOINTMENTS = 10
+LINKABLE_APPOINTMENTS = 20
+
+
+def medical_records_visible_to(user: User) -> QuerySet[MedicalRecord]:
+    """Every record the user may read: their own as a patient, their patients' as a provider."""
+    return MedicalRecord.objects.filter(patient_filter(user, path="patient")).select_related(
+        "patient__user", "provider__user", "appointment"
+    )
+
+
+def medical_record_for_user(user: User, record_id: UUID) -> MedicalRecord | None:
+    """The record if this user may read it, else None (the view answers 404)."""
+    return medical_records_visible_to(user).filter(pk=record_id).first()
+
+
+def records_of_patient(patient: PatientProfile) -> list[MedicalRecord]:
+    """The patient's records, newest first, with author and linked appointment."""
+    return list(
+        MedicalRecord.objects.filter(patient=patient)
+        .select_related("provider__user", "appointment")
+        .order_by("-record_date", "-created_at")
+    )
+
+
+def writable_patient(user: User, patient: PatientProfile) -> bool:
+    """True when the provider may write to this patient's record (active relationship, not emergency)."""
+    return user.is_provider and has_care_relationship(user, patient)
+
+
+def linkable_appointments(
+    provider: ProviderProfile,
+    patient: PatientProfile,
+    *,
+    include: object = None,
+    limit: int = LINKABLE_APPOINTMENTS,
+) -> QuerySet[Appointment]:
+    """The patient's appointments with this provider that a record may document, newest first.
+
+    Up to the end of today where the provider works: a visit is written up on
+    its day or after, never before. `include` (an appointment id) is kept in
+    the choices whatever its age, so amending a record keeps its link.
+    """
+    tz = zone_of(provider)
+    _start, end_of_today = local_day_bounds(timezone.now().astimezone(tz).date(), tz)
+    ids = (
+        Appointment.objects.filter(
+            patient=patient,
+            provider=provider,
+            status__in=LINKABLE_APPOINTMENT_STATUSES,
+            date_time__lt=end_of_today,
+        )
+        .order_by("-date_time")
+        .values("pk")[:limit]
+    )
+    # The limit in a subquery leaves a queryset the form can still filter by pk.
+    chosen = Q(pk__in=ids)
+    if include is not None:
+        chosen |= Q(pk=include, patient=patient, provider=provider)
+    return Appointment.objects.filter(chosen).select_related("provider").order_by("-date_time")
+
+
+# --- History of a record (django-auditlog) ------------------------------------------
+
+# Columns that are not the record's content: never shown as changes.
+_HIDDEN_FIELDS = frozenset({"id", "created_at", "updated_at", "patient", "provider"})
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    timestamp: dt.datetime
+    actor: User | None
+    action: str  # "created" / "changed" / "deleted"
+    changes: list[FieldChange]
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.full_name if self.actor is not None else _("System")
+
+
+def medical_record_history(record: MedicalRecord) -> list[HistoryEntry]:
+    """Who changed what on this record and when, newest first (one query)."""
+    entries = (
+        LogEntry.objects.get_for_object(record)
+        .select_related("actor")
+        .order_by("-timestamp", "-pk")
+    )
+    actions = {
+        LogEntry.Action.CREATE: "created",
+        LogEntry.Action.UPDATE: "changed",
+        LogEntry.Action.DELETE: "deleted",
+    }
+    history = []
+    for entry in entries:
+        action = actions.get(entry.action, "changed")
+        changes = [] if action == "created" else _field_changes(entry.changes_dict)
+        if action == "changed" and not changes:
+            continue  # only bookkeeping columns moved
+        history.append(HistoryEntry(entry.timestamp, entry.actor, action, changes))
+    return history
+
+
+def _field_changes(changes: dict[str, Any]) -> list[FieldChange]:
+    result = []
+    for name, values in changes.items():
+        if name in _HIDDEN_FIELDS or not isinstance(values, list | tuple) or len(values) != 2:
+            continue
+        try:
+            label = str(MedicalRecord._meta.get_field(name).verbose_name)
+        except Exception:  # a column removed since: show its raw name
+            label = name
+        old, new = (_shown(name, v) for v in values)
+        result.append(FieldChange(name, label[:1].upper() + label[1:], old, new))
+    return result
+
+
+def _shown(name: str, value: object) -> str:
+    if value in (None, "None", ""):
+        return "—"
+    if name == "appointment":
+        # The appointment's id means nothing to a reader; whether one was linked does.
+        return _("linked to an appointment")
+    return str(value)
+
+
+# --- The clinical part of a provider's chart ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ClinicalChart:
+    upcoming_appointments: list[Appointment]
+    past_appointments: list[Appointment]
+    records: list[MedicalRecord]
+    prescriptions: PrescriptionLists
+    pending_refills: list[RefillRequest]
+    # Appointments of the signed-in provider that a record may document (see linkable_appointments).
+    documentable_ids: frozenset[object]
+
+
+def clinical_chart(
+    user: User, patient: PatientProfile, *, now: dt.datetime | None = None
+) -> ClinicalChart:
+    """Appointments, records, prescriptions and open refill requests of a patient, in five queries.
+
+    The caller has already checked that `user` may open the patient's chart.
+    """
+    now = now or timezone.now()
+    appointments = appointments_visible_to(user).filter(patient=patient)
+    upcoming_q = Q(status=AppointmentStatus.SCHEDULED, date_time__gte=now)
+    upcoming = list(appointments.filter(upcoming_q).order_by("date_time")[:CHART_APPOINTMENTS])
+    past = list(appointments.exclude(upcoming_q).order_by("-date_time")[:CHART_APPOINTMENTS])
+    return ClinicalChart(
+        upcoming_appointments=upcoming,
+        past_appointments=past,
+        records=records_of_patient(patient),
+        prescriptions=prescriptions_of_patient(patient),
+        pending_refills=pending_refills_of_patient(patient),
+        documentable_ids=frozenset(
+            a.pk for a in [*upcoming, *past] if _documentable_by(a, user, now)
+        ),
+    )
+
+
+def _documentable_by(appointment: Appointment, user: User, now: dt.datetime) -> bool:
+    if (
+        appointment.provider.user_id != user.pk
+        or appointment.status not in LINKABLE_APPOINTMENT_STATUSES
+    ):
+        return False
+    tz = zone_of(appointment.provider)
+    return appointment.date_time.astimezone(tz).date() <= now.astimezone(tz).date()
+
+
+# --- The patient's printable summary -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    patient: PatientProfile
+    generated_at: dt.datetime
+    records: list[MedicalRecord]
+    prescriptions: PrescriptionLists
+    upcoming_appointments: list[Appointment]
+
+
+def health_summary(user: User) -> HealthSummary:
+    """The signed-in patient's own health record on one page: visits, medication, next appointments."""
+    patient = user.patient_profile
+    now = timezone.now()
+    upcoming = (
+        appointments_visible_to(user)
+        .filter(patient=patient, status=AppointmentStatus.SCHEDULED, date_time__gte=now)
+        .order_by("date_time")[:CHART_APPOINTMENTS]
+    )
+    return HealthSummary(
+        patient=patient,
+        generated_at=now,
+        records=records_of_patient(patient),
+        prescriptions=prescriptions_of_patient(patient),
+        upcoming_appointments=list(upcoming),
+    )
