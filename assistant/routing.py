@@ -1,5 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from assistant.consumers import AssistantConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/assistant/", AssistantConsumer.as_asgi()),
+]

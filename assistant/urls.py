@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
+
+from assistant import views
 
 app_name = "assistant"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", views.chat, name="chat"),
+    path("say/", views.utterance_text, name="utterance-text"),
+    path("recording/", views.utterance_audio, name="utterance-audio"),
+]

@@ -1,0 +1,329 @@
+"""What a patient can ask for that the portal's services and selectors already support."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from assistant.actions.base import Action, Link, Outcome, Turn, page_link
+from assistant.nlu.intents import Intent
+from assistant.selectors import providers_of_patient
+from messaging.services import MessageNotAllowed, message_send
+from prescriptions.selectors import active_prescriptions_for_patient
+from providers.models import ProviderProfile
+from providers.working_hours import WEEKDAY_KEYS, day_name, format_interval, working_hours_or_none
+from scheduling.models import AppointmentStatus
+from scheduling.selectors import appointments_visible_to, upcoming_appointments_for_patient
+
+LIST_LIMIT = 5
+
+
+def spoken_day(day: dt.date) -> str:
+    return formats.date_format(day, "l j F")
+
+
+def spoken_datetime(value: dt.datetime, tz: Any) -> str:
+    local = value.astimezone(tz)
+    return _("%(day)s at %(time)s") % {
+        "day": spoken_day(local.date()),
+        "time": local.strftime("%H:%M"),
+    }
+
+
+def provider_zone(provider: ProviderProfile) -> Any:
+    from patients.timezones import zone_of
+
+    return zone_of(provider)
+
+
+def describe_when(turn: Turn) -> str:
+    """ "Tuesday 18 March at 15:30" for what the user asked, or ""."""
+    when = turn.when
+    if when.date is None and when.time is None and when.part_of_day is None:
+        return ""
+    parts = []
+    if when.date is not None:
+        parts.append(
+            _("the week of %(day)s") % {"day": spoken_day(when.date)}
+            if when.precision == "week"
+            else spoken_day(when.date)
+        )
+    if when.time is not None:
+        parts.append(_("at %(time)s") % {"time": when.time.strftime("%H:%M")})
+    elif when.part_of_day:
+        parts.append(_("in the %(part)s") % {"part": when.part_of_day})
+    return " ".join(parts)
+
+
+class ListAppointments(Action):
+    intent = Intent.LIST_APPOINTMENTS
+
+    def start(self, turn: Turn) -> Outcome:
+        patient = turn.patient
+        when = turn.when
+        if when.date is not None:
+            start = dt.datetime.combine(when.date, dt.time.min, tzinfo=turn.tz)
+            days = 7 if when.precision == "week" else 31 if when.precision == "month" else 1
+            appointments = list(
+                appointments_visible_to(turn.user)
+                .filter(
+                    patient=patient,
+                    status=AppointmentStatus.SCHEDULED,
+                    date_time__gte=max(start, turn.now),
+                    date_time__lt=start + dt.timedelta(days=days),
+                )
+                .order_by("date_time")[:LIST_LIMIT]
+            )
+        else:
+            appointments = upcoming_appointments_for_patient(patient, limit=LIST_LIMIT)
+        links = [
+            link
+            for link in [page_link("scheduling:patient-appointments", _("Your appointments"))]
+            if link
+        ]
+        if not appointments:
+            asked = describe_when(turn)
+            text = (
+                _("You have no appointments booked for %(when)s.") % {"when": asked}
+                if asked
+                else _("You have no upcoming appointments.")
+            )
+            return Outcome(text, links=links)
+        items = [
+            _("%(when)s with %(provider)s")
+            % {
+                "when": spoken_datetime(a.date_time, provider_zone(a.provider)),
+                "provider": a.provider.display_name,
+            }
+            for a in appointments
+        ]
+        text = ngettext(
+            "You have %(count)d upcoming appointment: %(items)s.",
+            "You have %(count)d upcoming appointments: %(items)s.",
+            len(items),
+        ) % {"count": len(items), "items": "; ".join(items)}
+        return Outcome(text, links=links)
+
+
+class ListPrescriptions(Action):
+    intent = Intent.LIST_PRESCRIPTIONS
+
+    def start(self, turn: Turn) -> Outcome:
+        prescriptions = active_prescriptions_for_patient(turn.patient)
+        links = [
+            link
+            for link in [
+                page_link("prescriptions:patient-prescription-list", _("Your prescriptions"))
+            ]
+            if link
+        ]
+        if not prescriptions:
+            return Outcome(_("You have no active prescriptions."), links=links)
+        named = turn.match_medication(prescriptions)
+        chosen = [named] if named else prescriptions
+        items = [
+            _("%(name)s %(dosage)s, %(frequency)s, until %(end)s, %(refills)s")
+            % {
+                "name": p.medication_name,
+                "dosage": p.dosage,
+                "frequency": p.frequency,
+                "end": spoken_day(p.end_date),
+                "refills": ngettext("%(n)d refill left", "%(n)d refills left", p.refills)
+                % {"n": p.refills},
+            }
+            for p in chosen
+        ]
+        if named:
+            return Outcome(_("Your prescription: %(item)s.") % {"item": items[0]}, links=links)
+        text = ngettext(
+            "You have %(count)d active prescription: %(items)s.",
+            "You have %(count)d active prescriptions: %(items)s.",
+            len(items),
+        ) % {"count": len(items), "items": "; ".join(items)}
+        return Outcome(text, links=links)
+
+
+class ViewRecords(Action):
+    intent = Intent.VIEW_RECORDS
+
+    def start(self, turn: Turn) -> Outcome:
+        link = page_link("records:patient-record-list", _("Your records"))
+        if link is None:
+            return Outcome(_("Your visit records are not available in the portal yet."))
+        return Outcome(
+            _("Your visit notes, diagnoses and results are on your Records page."), links=[link]
+        )
+
+
+def _hours_text(provider: ProviderProfile, day: dt.date | None) -> str:
+    hours = None
+    try:
+        hours = working_hours_or_none(provider.working_hours)
+    except ValidationError:
+        hours = None
+    if hours is None:
+        return _("no office hours are listed")
+    if day is not None:
+        intervals = hours.intervals_on(day.weekday())
+        if not intervals:
+            return _("not in on %(day)s") % {"day": spoken_day(day)}
+        return _("in on %(day)s, %(hours)s") % {
+            "day": spoken_day(day),
+            "hours": ", ".join(format_interval(i) for i in intervals),
+        }
+    days = []
+    for weekday, _key in enumerate(WEEKDAY_KEYS):
+        intervals = hours.intervals_on(weekday)
+        if intervals:
+            days.append(f"{day_name(weekday)} {', '.join(format_interval(i) for i in intervals)}")
+    return _("hours %(days)s (%(zone)s)") % {"days": "; ".join(days), "zone": hours.timezone_name}
+
+
+class OfficeInfo(Action):
+    intent = Intent.OFFICE_INFO
+
+    def start(self, turn: Turn) -> Outcome:
+        providers = providers_of_patient(turn.patient)
+        if not providers:
+            return Outcome(
+                _("You are not with a provider yet, so I have no office to tell you about.")
+            )
+        named = turn.match_one(providers)
+        chosen = [named] if named else providers[:3]
+        day = turn.when.date if turn.when.precision == "day" else None
+        items = []
+        for provider in chosen:
+            place = ", ".join(p for p in [provider.department, provider.office_location] if p) or _(
+                "no office location listed"
+            )
+            items.append(
+                _("%(name)s: %(place)s; %(hours)s")
+                % {
+                    "name": provider.display_name,
+                    "place": place,
+                    "hours": _hours_text(provider, day),
+                }
+            )
+        return Outcome(" ".join(f"{item}." for item in items))
+
+
+# "tell doctor patel that i'll be late", "let my doctor know my rash is worse"
+_MESSAGE_BODY = re.compile(
+    r"\b(?:that|saying|to say|know|about|asking|ask (?:him|her|them) to)\b\s+(?P<body>.{3,})$"
+)
+
+
+class ContactProvider(Action):
+    """Pass a message to one of the patient's providers: the assistant's transfer to a person."""
+
+    intent = Intent.CONTACT_PROVIDER
+    free_text_slots = frozenset({"message"})
+
+    def start(self, turn: Turn) -> Outcome:
+        providers = providers_of_patient(turn.patient)
+        if not providers:
+            return Outcome(_("You have no care team to message yet. In an emergency call 911."))
+        slots = dict(turn.slots)
+        provider = self._provider(turn, providers, slots)
+        if "message" not in slots:
+            match = _MESSAGE_BODY.search(turn.text)
+            if match and turn.answering is None:
+                slots["message"] = match["body"].strip()
+        if provider is None:
+            names = ", ".join(p.display_name for p in providers)
+            return Outcome(
+                _("Which of your providers should I send it to: %(names)s?") % {"names": names},
+                ask="provider",
+                slots=slots,
+                suggestions=[p.user.full_name for p in providers],
+            )
+        slots["provider_id"] = str(provider.pk)
+        message = (slots.get("message") or "").strip()
+        if not message:
+            return Outcome(
+                _("What would you like the message to %(name)s to say?")
+                % {"name": provider.display_name},
+                ask="message",
+                slots=slots,
+            )
+        return Outcome(
+            _("I'll send this to %(name)s: “%(message)s”. Shall I send it?")
+            % {"name": provider.display_name, "message": message},
+            confirm=True,
+            slots=slots,
+            suggestions=[_("Yes"), _("No")],
+        )
+
+    def _provider(
+        self, turn: Turn, providers: list[ProviderProfile], slots: dict[str, Any]
+    ) -> ProviderProfile | None:
+        by_id = {str(p.pk): p for p in providers}
+        if slots.get("provider_id") in by_id:
+            return by_id[slots["provider_id"]]
+        named = turn.match_one(providers)
+        if named is not None:
+            return named
+        if len(providers) == 1:
+            return providers[0]
+        return None
+
+    def confirmed(self, turn: Turn) -> Outcome:
+        providers = {str(p.pk): p for p in providers_of_patient(turn.patient)}
+        provider = providers.get(turn.slots.get("provider_id", ""))
+        message = (turn.slots.get("message") or "").strip()
+        if provider is None or not message:
+            return Outcome(_("I could not send that message; please try again."))
+        try:
+            message_send(
+                sender=turn.user,
+                receiver=provider.user,
+                content=f"{message}\n\n{_('(Sent through the assistant.)')}",
+            )
+        except MessageNotAllowed as exc:
+            return Outcome(str(exc))
+        except ValidationError as exc:
+            return Outcome(" ".join(exc.messages))
+        links = [link for link in [page_link("messaging:inbox", _("Your messages"))] if link]
+        return Outcome(
+            _("Sent. %(name)s's team will answer in your Messages. In an emergency call 911.")
+            % {"name": provider.display_name},
+            links=links,
+            resulted_in_provider_transfer=True,
+        )
+
+    def declined(self, turn: Turn) -> Outcome:
+        return Outcome(_("All right, I have not sent anything."))
+
+
+class NotYetAvailable(Action):
+    """An intent the assistant understands but cannot carry out yet: it points to the page that can.
+
+    Replaced by a real action (same intent) when one is registered.
+    """
+
+    def __init__(
+        self, intent: Intent, roles: frozenset[str], what: str, url_name: str, label: str
+    ) -> None:
+        self.intent = intent
+        self.roles = roles
+        self._what = what
+        self._url_name = url_name
+        self._label = label
+
+    def start(self, turn: Turn) -> Outcome:
+        asked = describe_when(turn)
+        text = _("I can't %(what)s for you by voice yet.") % {"what": self._what}
+        if asked:
+            text += " " + _("You asked about %(when)s.") % {"when": asked}
+        link = page_link(self._url_name, self._label)
+        links: list[Link] = []
+        if link:
+            text += " " + _("You can do it on the %(page)s page.") % {"page": self._label}
+            links.append(link)
+        return Outcome(text, links=links)

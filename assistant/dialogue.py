@@ -1,0 +1,484 @@
+"""The conversation: a small state machine around the actions.
+
+States (DialogueState.awaiting):
+- None: idle; the next utterance is understood afresh.
+- "slot": an action asked for something (DialogueState.slot: "when", "provider",
+  "message"...); the next utterance answers it, unless it is clearly something
+  else or the user gives up ("never mind").
+- "confirm": an action proposed something; yes runs it, no drops it.
+- "clarify": the intent was uncertain; the user picks one of the candidates.
+
+Every utterance is checked for an emergency before anything else, in every
+state. An emergency never runs an action; it answers with 911 (988 for
+suicidal thoughts) and offers to pass the message to the care team.
+
+The state is a small JSON-able dict, kept in the session (HTTP) or in the
+socket's consumer (voice), so a conversation survives between turns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from assistant.actions import Action, Link, Outcome, Turn, action_for
+from assistant.nlu import Understanding, understand
+from assistant.nlu.emergency import Emergency
+from assistant.nlu.intents import INTENT_PHRASES, Intent, intents_for_role
+from assistant.nlu.normalise import normalise
+from assistant.nlu.when import When
+
+# Below this the assistant asks rather than guesses.
+CONFIDENCE_THRESHOLD = 0.5
+# Two intents this close together are a question, not an answer.
+AMBIGUITY_MARGIN = 0.15
+# A clearly different request while waiting for an answer switches to it.
+SWITCH_CONFIDENCE = 0.7
+
+_YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|ya|sure|ok|okay|o k|alright|all right|please do|please|go ahead|do it|confirm|confirmed|correct|that's right|thats right|right|send it|save it|book it|sounds good|absolutely|of course|yes please|please send it|perfect)(?: (?:please|thanks|thank you|do it|go ahead))?$"
+)
+_NO = re.compile(
+    r"^(?:no|nope|nah|no thanks|no thank you|don't|do not|cancel|stop|never mind|nevermind|not now|wait|hold on|don't send it|do not send it|forget it|no don't)(?: .*)?$"
+)
+_ABANDON = re.compile(r"^(?:never mind|nevermind|forget it|cancel that|stop|start over|quit|exit)$")
+_ORDINAL_CHOICE = {
+    "first": 0,
+    "1st": 0,
+    "1": 0,
+    "the first one": 0,
+    "second": 1,
+    "2nd": 1,
+    "2": 1,
+    "the second one": 1,
+}
+
+
+@dataclass
+class DialogueState:
+    intent: str | None = None
+    awaiting: str | None = None
+    slot: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    candidates: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DialogueState:
+        """The state stored earlier; a fresh one when it is missing or not what we wrote."""
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            state = cls(
+                intent=data.get("intent"),
+                awaiting=data.get("awaiting"),
+                slot=data.get("slot"),
+                slots=dict(data.get("slots") or {}),
+                candidates=[str(c) for c in data.get("candidates") or []],
+            )
+        except (TypeError, ValueError):
+            return cls()
+        if state.awaiting not in {None, "slot", "confirm", "clarify"}:
+            return cls()
+        return state
+
+
+@dataclass
+class Reply:
+    text: str
+    intent: str
+    confidence: float
+    emergency: bool = False
+    crisis_line: bool = False
+    links: list[Link] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    awaiting: str | None = None
+    navigate: str | None = None
+    resulted_in_appointment: bool = False
+    resulted_in_provider_transfer: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 3),
+            "emergency": self.emergency,
+            "crisis_line": self.crisis_line,
+            "links": [link.to_json() for link in self.links],
+            "suggestions": [str(s) for s in self.suggestions],
+            "awaiting": self.awaiting,
+            "navigate": self.navigate,
+        }
+
+
+def role_of(user: User) -> str:
+    return "provider" if user.role == Role.PROVIDER else "patient"
+
+
+def local_now(user: User, now: dt.datetime | None = None) -> dt.datetime:
+    """`now` in the zone the user's dates mean: the provider's own, or a patient's provider's."""
+    from providers.selectors import provider_timezone
+
+    moment = now or timezone.now()
+    zone: ZoneInfo | None = None
+    if role_of(user) == "provider" and hasattr(user, "provider_profile"):
+        zone = provider_timezone(user.provider_profile)
+    elif hasattr(user, "patient_profile"):
+        from assistant.selectors import providers_of_patient
+
+        providers = providers_of_patient(user.patient_profile)
+        if providers:
+            zone = provider_timezone(providers[0])
+    return moment.astimezone(zone or ZoneInfo(settings.TIME_ZONE))
+
+
+def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, DialogueState]:
+    """Call 911 (and 988), nothing booked; patients are offered a message to their care team."""
+    if emergency.crisis_line:
+        text = _(
+            "You matter, and help is available right now. Please call or text 988 (Suicide & Crisis "
+            "Lifeline), or call 911 if you are in immediate danger."
+        )
+    else:
+        text = _(
+            "This may be a medical emergency. Call 911 now, or go to the nearest emergency room. "
+            "Do not wait for an appointment."
+        )
+    text += " " + _("I have not booked or changed anything.")
+    state = DialogueState()
+    suggestions: list[str] = []
+    awaiting = None
+    if role == "patient":
+        text += " " + _("Would you like me to tell your care team as well?")
+        state = DialogueState(
+            intent=Intent.CONTACT_PROVIDER.value,
+            awaiting="slot",
+            slot="emergency_transfer",
+            slots={
+                "message": _("Emergency reported through the assistant: “%(text)s”")
+                % {"text": said}
+            },
+        )
+        suggestions = [_("Yes, tell my care team"), _("No")]
+        awaiting = "confirm"
+    reply = Reply(
+        text=text,
+        intent=Intent.EMERGENCY.value,
+        confidence=1.0,
+        emergency=True,
+        crisis_line=emergency.crisis_line,
+        suggestions=suggestions,
+        awaiting=awaiting,
+    )
+    return reply, state
+
+
+class Dialogue:
+    """Answers one utterance at a time for one user; `respond` is the only entry point."""
+
+    def __init__(self, user: User, *, now: dt.datetime | None = None) -> None:
+        self.user = user
+        self.role = role_of(user)
+        self.now = local_now(user, now)
+
+    def respond(self, text: str, state: DialogueState) -> tuple[Reply, DialogueState]:
+        text = " ".join((text or "").split())
+        dictating = state.awaiting == "slot" and state.slot == "note"
+        understanding = understand(text, self.role, self.now, dictating=dictating)
+        if understanding.emergency is not None:
+            return emergency_reply(understanding.emergency, self.role, text)
+        if not normalise(text):
+            return self._reply(
+                Outcome(_("I didn't catch that. Could you say it again?")),
+                Intent.GREETING,
+                0.0,
+                state,
+            )
+
+        if state.awaiting == "slot" and state.slot == "emergency_transfer":
+            return self._after_emergency(understanding, state)
+        if state.awaiting == "confirm":
+            return self._on_confirmation(understanding, state)
+        if state.awaiting == "slot":
+            return self._on_slot(understanding, state)
+        if state.awaiting == "clarify":
+            return self._on_clarification(understanding, state)
+        return self._fresh(understanding)
+
+    # --- States ------------------------------------------------------------------
+
+    def _fresh(
+        self, understanding: Understanding, *, slots: dict[str, Any] | None = None
+    ) -> tuple[Reply, DialogueState]:
+        prediction = understanding.prediction
+        assert prediction is not None  # only emergencies come without one
+        intent = prediction.intent
+        if intent == Intent.OUT_OF_SCOPE:
+            return self._out_of_scope(understanding)
+        if prediction.confidence < CONFIDENCE_THRESHOLD or prediction.margin < AMBIGUITY_MARGIN:
+            return self._clarify(understanding)
+        return self._run(intent, understanding, slots=slots)
+
+    def _run(
+        self,
+        intent: Intent,
+        understanding: Understanding,
+        *,
+        slots: dict[str, Any] | None = None,
+        answering: str | None = None,
+    ) -> tuple[Reply, DialogueState]:
+        action = action_for(intent)
+        if action is None or self.role not in action.roles:
+            return self._reply(
+                Outcome(_("I can't help with that yet.")),
+                intent,
+                understanding.confidence,
+                DialogueState(),
+            )
+        collected = dict(slots or {})
+        when = When.from_json(collected.get("when")).merged(understanding.when)
+        if not when.empty:
+            collected["when"] = when.to_json()
+        turn = self._turn(understanding, collected, answering)
+        outcome = action.start(turn)
+        return self._after(action, outcome, turn, understanding.confidence)
+
+    def _on_slot(
+        self, understanding: Understanding, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        action = action_for(state.intent or "")
+        if action is None or _ABANDON.match(understanding.normalised):
+            return self._reply(
+                Outcome(_("All right. What else can I do for you?")),
+                Intent.GREETING,
+                1.0,
+                DialogueState(),
+            )
+        slots = dict(state.slots)
+        slot = state.slot or ""
+        if slot in action.free_text_slots:
+            slots[slot] = understanding.text
+        elif self._switches(understanding, action):
+            return self._fresh(understanding)
+        return self._run(action.intent, understanding, slots=slots, answering=slot)
+
+    def _on_confirmation(
+        self, understanding: Understanding, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        action = action_for(state.intent or "")
+        if action is None:
+            return self._fresh(understanding)
+        turn = self._turn(understanding, dict(state.slots), "confirm")
+        if _YES.match(understanding.normalised):
+            return self._after(action, action.confirmed(turn), turn, 1.0, finished=True)
+        if _NO.match(understanding.normalised):
+            return self._after(action, action.declined(turn), turn, 1.0, finished=True)
+        if self._switches(understanding, action):
+            return self._fresh(understanding)
+        reply, _state = self._reply(
+            Outcome(_("Please answer yes or no."), suggestions=[_("Yes"), _("No")]),
+            action.intent,
+            0.0,
+            state,
+        )
+        reply.awaiting = "confirm"
+        return reply, state
+
+    def _on_clarification(
+        self, understanding: Understanding, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        candidates = [Intent(c) for c in state.candidates if c in Intent._value2member_map_]
+        said = understanding.normalised
+        chosen: Intent | None = None
+        if said in _ORDINAL_CHOICE and _ORDINAL_CHOICE[said] < len(candidates):
+            chosen = candidates[_ORDINAL_CHOICE[said]]
+        elif _YES.match(said) and candidates:
+            chosen = candidates[0]
+        elif understanding.prediction is not None:
+            for intent, _p in understanding.prediction.ranking[:2]:
+                if intent in candidates:
+                    chosen = intent
+                    break
+        if chosen is None:
+            if understanding.prediction and understanding.confidence >= SWITCH_CONFIDENCE:
+                return self._fresh(understanding)
+            if _NO.match(said):
+                return self._reply(
+                    Outcome(_("All right. What else can I do for you?")),
+                    Intent.GREETING,
+                    1.0,
+                    DialogueState(),
+                )
+            return self._out_of_scope(understanding)
+        original = state.slots.get("text", "")
+        # The first utterance held the details ("... on friday at 3"); read them again.
+        first = understand(original, self.role, self.now) if original else understanding
+        return self._run(chosen, first, slots={})
+
+    def _after_emergency(
+        self, understanding: Understanding, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        if _YES.match(understanding.normalised) or understanding.normalised.startswith("yes"):
+            action = action_for(Intent.CONTACT_PROVIDER)
+            assert action is not None
+            turn = self._turn(understanding, dict(state.slots), None)
+            outcome = action.start(turn)
+            if outcome.confirm:
+                # The person already said yes: send without asking twice.
+                turn.slots = dict(outcome.slots or turn.slots)
+                return self._after(action, action.confirmed(turn), turn, 1.0, finished=True)
+            return self._after(action, outcome, turn, 1.0)
+        if _NO.match(understanding.normalised):
+            return self._reply(
+                Outcome(_("All right. If things get worse, call 911.")),
+                Intent.EMERGENCY,
+                1.0,
+                DialogueState(),
+            )
+        return self._fresh(understanding)
+
+    # --- Outcomes ----------------------------------------------------------------
+
+    def _out_of_scope(self, understanding: Understanding) -> tuple[Reply, DialogueState]:
+        if self.role == "provider":
+            return self._reply(
+                Outcome(
+                    _(
+                        "I can't help with that. I can tell you today's schedule, your next patient, "
+                        "open a chart, show refill requests or take a visit note."
+                    )
+                ),
+                Intent.OUT_OF_SCOPE,
+                understanding.confidence,
+                DialogueState(),
+            )
+        state = DialogueState(
+            intent=Intent.CONTACT_PROVIDER.value,
+            awaiting="confirm",
+            slots={"message": understanding.text},
+        )
+        action = action_for(Intent.CONTACT_PROVIDER)
+        assert action is not None
+        turn = self._turn(understanding, dict(state.slots), None)
+        proposal = action.start(turn)
+        if not proposal.waiting:
+            return self._reply(
+                Outcome(_("I can't help with that here.") + " " + proposal.text),
+                Intent.OUT_OF_SCOPE,
+                understanding.confidence,
+                DialogueState(),
+            )
+        text = (
+            _("I can't help with that here, but a person on your care team can.")
+            + " "
+            + proposal.text
+        )
+        reply, new_state = self._after(action, proposal, turn, understanding.confidence)
+        reply.text = text
+        reply.intent = Intent.OUT_OF_SCOPE.value
+        return reply, new_state
+
+    def _clarify(self, understanding: Understanding) -> tuple[Reply, DialogueState]:
+        prediction = understanding.prediction
+        assert prediction is not None
+        allowed = intents_for_role(self.role)
+        candidates = [
+            intent
+            for intent, _p in prediction.ranking
+            if intent in allowed and intent not in {Intent.OUT_OF_SCOPE, Intent.GREETING}
+        ][:2]
+        if not candidates:
+            return self._out_of_scope(understanding)
+        if len(candidates) == 1:
+            question = _("Did you want to %(a)s?") % {"a": INTENT_PHRASES[candidates[0]]}
+        else:
+            question = _("Did you want to %(a)s, or to %(b)s?") % {
+                "a": INTENT_PHRASES[candidates[0]],
+                "b": INTENT_PHRASES[candidates[1]],
+            }
+        state = DialogueState(
+            awaiting="clarify",
+            candidates=[c.value for c in candidates],
+            slots={"text": understanding.text},
+        )
+        reply = Reply(
+            text=question,
+            intent=prediction.intent.value,
+            confidence=prediction.confidence,
+            suggestions=[str(INTENT_PHRASES[c]).capitalize() for c in candidates],
+            awaiting="clarify",
+        )
+        return reply, state
+
+    def _after(
+        self,
+        action: Action,
+        outcome: Outcome,
+        turn: Turn,
+        confidence: float,
+        *,
+        finished: bool = False,
+    ) -> tuple[Reply, DialogueState]:
+        if finished or not outcome.waiting:
+            state = DialogueState()
+        elif outcome.confirm:
+            state = DialogueState(
+                intent=action.intent.value, awaiting="confirm", slots=outcome.slots or turn.slots
+            )
+        else:
+            state = DialogueState(
+                intent=action.intent.value,
+                awaiting="slot",
+                slot=outcome.ask,
+                slots=outcome.slots or turn.slots,
+            )
+        return self._reply(outcome, action.intent, confidence, state)
+
+    def _reply(
+        self, outcome: Outcome, intent: Intent | str, confidence: float, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        reply = Reply(
+            text=outcome.text,
+            intent=str(Intent(intent).value if isinstance(intent, Intent) else intent),
+            confidence=max(0.0, min(1.0, float(confidence))),
+            links=outcome.links,
+            suggestions=outcome.suggestions,
+            awaiting="confirm" if outcome.confirm else ("slot" if outcome.ask else None),
+            navigate=outcome.navigate,
+            resulted_in_appointment=outcome.resulted_in_appointment,
+            resulted_in_provider_transfer=outcome.resulted_in_provider_transfer,
+        )
+        return reply, state
+
+    # --- Helpers -----------------------------------------------------------------
+
+    def _turn(
+        self, understanding: Understanding, slots: dict[str, Any], answering: str | None
+    ) -> Turn:
+        return Turn(
+            user=self.user,
+            text=understanding.text,
+            understanding=understanding,
+            slots=slots,
+            now=self.now,
+            answering=answering,
+        )
+
+    def _switches(self, understanding: Understanding, action: Action) -> bool:
+        prediction = understanding.prediction
+        return bool(
+            prediction
+            and prediction.intent != action.intent
+            and prediction.intent not in {Intent.OUT_OF_SCOPE, Intent.GREETING}
+            and prediction.confidence >= SWITCH_CONFIDENCE
+        )

@@ -1,0 +1,178 @@
+"""The assistant's page, typed questions and uploaded recordings, for both portals."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import pytest
+from django.urls import reverse
+
+from assistant.models import AIInteraction
+from assistant.services import interaction_log
+from assistant.tests.conftest import KOREAN_SENTENCES
+
+pytestmark = pytest.mark.django_db
+
+CHAT = reverse("assistant:chat")
+SAY = reverse("assistant:utterance-text")
+RECORDING = reverse("assistant:utterance-audio")
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def _wav(frames: bytes, *, rate: int = 16000, channels: int = 1) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames)
+    buffer.seek(0)
+    buffer.name = "question.wav"
+    return buffer
+
+
+@pytest.mark.parametrize("url", [CHAT])
+def test_anonymous_is_sent_to_sign_in(client, url) -> None:
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.post(SAY, {"text": "hello"}).status_code == 302
+    assert not AIInteraction.objects.exists()
+
+
+def test_staff_without_a_portal_is_forbidden(staff_client) -> None:
+    assert staff_client.get(CHAT).status_code == 403
+    assert staff_client.post(SAY, {"text": "hello"}).status_code == 403
+
+
+def test_patient_and_provider_each_get_their_portal_page(
+    patient_client, provider_client, no_voice
+) -> None:
+    page = patient_client.get(CHAT).content.decode()
+    assert 'aria-label="Patient portal"' in page
+    assert 'id="mic"' in page and "No speech model is installed" in page
+    assert 'for="id_text"' in page
+    page = provider_client.get(CHAT).content.decode()
+    assert 'aria-label="Provider portal"' in page
+
+
+def test_the_microphone_is_offered_when_a_model_is_installed(patient_client, voice) -> None:
+    page = patient_client.get(CHAT).content.decode()
+    assert 'data-voice="on"' in page and "No speech model" not in page
+    assert "js/assistant.js" in page and "js/pcm-worklet.js" in page
+    assert 'enctype="multipart/form-data"' in page
+
+
+def test_typed_question_without_javascript_answers_on_the_page(patient_client, patient) -> None:
+    response = patient_client.post(SAY, {"text": "what are your hours"})
+    assert response.status_code == 302 and response["Location"] == CHAT
+    page = patient_client.get(CHAT).content.decode()
+    assert "what are your hours" in page and "Building A, Room 101" in page
+    row = AIInteraction.objects.get()
+    assert (row.user, row.detected_intent) == (patient.user, "office_info")
+
+
+def test_typed_question_as_json(provider_client) -> None:
+    response = provider_client.post(SAY, {"text": "what's on my schedule today"}, **JSON)
+    assert response.status_code == 200
+    reply = response.json()["reply"]
+    assert reply["intent"] == "schedule_today" and 0 <= reply["confidence"] <= 1
+    assert "no appointments today" in reply["text"]
+
+
+def test_multi_turn_state_lives_in_the_session(patient_client) -> None:
+    patient_client.post(SAY, {"text": "send a message to doctor patel"}, **JSON)
+    reply = patient_client.post(SAY, {"text": "can you call me back"}, **JSON).json()["reply"]
+    assert reply["awaiting"] == "confirm"
+    reply = patient_client.post(SAY, {"text": "yes"}, **JSON).json()["reply"]
+    assert "Sent" in reply["text"]
+    assert AIInteraction.objects.filter(resulted_in_provider_transfer=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("", "Type a question"), ("x" * 1001, "at most 1000")]
+)
+def test_bad_text_is_explained_next_to_the_field(patient_client, text, message) -> None:
+    response = patient_client.post(SAY, {"text": text})
+    assert response.status_code == 400
+    assert (
+        message in response.content.decode() and 'id="id_text_error"' in response.content.decode()
+    )
+    response = patient_client.post(SAY, {"text": text}, **JSON)
+    assert response.status_code == 400 and message in str(response.json()["errors"])
+    assert not AIInteraction.objects.exists()
+
+
+def test_a_recording_is_transcribed_and_answered(patient_client, voice, speak) -> None:
+    with speak(KOREAN_SENTENCES[1]).open("rb") as audio:
+        response = patient_client.post(RECORDING, {"audio": audio}, **JSON)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["transcript"].strip() and body["reply"]["text"]
+    assert AIInteraction.objects.get().input_text == body["transcript"]
+
+
+@pytest.mark.parametrize(
+    ("audio", "message"),
+    [
+        (_wav(b"\x00\x00" * 1600, rate=8000), "8000 Hz; it must be 16000 Hz"),
+        (_wav(b"\x00\x00\x00\x00" * 1600, channels=2), "must be mono"),
+        (io.BytesIO(b"%PDF-1.7 not audio at all"), "not a WAV recording"),
+        (_wav(b"\x00\x00" * 16000 * 31), "too long"),
+        (_wav(b"\x00\x00" * 8000), "couldn&#x27;t hear any words"),
+    ],
+)
+def test_bad_recordings_get_a_clear_message_and_change_nothing(
+    patient_client, voice, audio, message
+) -> None:
+    if not getattr(audio, "name", None):
+        audio.name = "file.wav"
+    response = patient_client.post(RECORDING, {"audio": audio})
+    assert response.status_code in {400, 422}
+    page = response.content.decode()
+    assert message in page and 'id="id_audio_error"' in page
+    assert not AIInteraction.objects.exists()
+
+
+def test_recordings_without_a_model_explain_that_voice_is_off(patient_client, no_voice) -> None:
+    response = patient_client.post(RECORDING, {"audio": _wav(b"\x01\x00" * 1600)}, **JSON)
+    assert response.status_code == 503
+    assert "No speech model is installed" in str(response.json()["errors"])
+
+
+def test_a_user_sees_only_their_own_conversation(patient_client, patient, other_patient) -> None:
+    interaction_log(
+        user=other_patient.user,
+        input_text="secret of riley",
+        response_text="r",
+        detected_intent="greeting",
+        confidence_score=0.9,
+    )
+    interaction_log(
+        user=patient.user,
+        input_text="question of pat",
+        response_text="p",
+        detected_intent="greeting",
+        confidence_score=0.9,
+    )
+    page = patient_client.get(CHAT).content.decode()
+    assert "question of pat" in page and "secret of riley" not in page
+
+
+@pytest.mark.parametrize("rows", [2, 40])
+def test_the_page_reads_a_fixed_number_of_queries(
+    patient_client, patient, rows, django_assert_max_num_queries, no_voice
+):
+    for n in range(rows):
+        interaction_log(
+            user=patient.user,
+            input_text=f"q{n}",
+            response_text="a",
+            detected_intent="greeting",
+            confidence_score=0.5,
+        )
+    patient_client.get(CHAT)  # warm the session and navigation
+    with django_assert_max_num_queries(12):
+        response = patient_client.get(CHAT)
+    assert response.status_code == 200
+    assert response.content.decode().count('class="turn turn-user"') == min(rows, 20)
