@@ -18,8 +18,14 @@ install: $(STAMP)
 .env: | $(STAMP)
 	$(PY) scripts/make_dev_env.py .env
 
+# One attempt at the English speech model; without it voice input is off and typing still works.
+speech-models/.download-attempted: | $(STAMP)
+	-timeout 180 $(PY) manage.py download_speech_model --timeout 15 \
+		|| echo "Speech model not installed: voice input stays off (typing works). Retry: $(PY) manage.py download_speech_model"
+	mkdir -p speech-models && touch $@
+
 ## run: set up, migrate, load demo data into an empty database, serve http://127.0.0.1:$(PORT)
-run: install .env
+run: install .env speech-models/.download-attempted
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0

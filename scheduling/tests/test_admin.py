@@ -171,3 +171,76 @@ def test_appointments_cannot_be_deleted(admin_session: Client, appointment: Appo
 
     assert response.status_code == 403
     assert Appointment.objects.filter(pk=appointment.pk).exists()
+
+
+def _change_data(appointment: Appointment, **overrides: object) -> dict[str, object]:
+    local = appointment.date_time
+    data: dict[str, object] = {
+        "patient": appointment.patient.pk,
+        "provider": appointment.provider.pk,
+        "date_time_0": f"{local:%Y-%m-%d}",
+        "date_time_1": f"{local:%H:%M:%S}",
+        "duration_minutes": str(appointment.duration_minutes),
+        "type": appointment.type,
+        "status": appointment.status,
+        "reason": appointment.reason,
+        "notes": appointment.notes,
+        "cancellation_reason": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_admin_cannot_bring_back_a_final_appointment(
+    admin_session: Client, appointment: Appointment
+) -> None:
+    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)
+    appointment.refresh_from_db()
+
+    response = admin_session.post(
+        reverse("admin:scheduling_appointment_change", args=[appointment.pk]),
+        _change_data(appointment, status=AppointmentStatus.SCHEDULED),
+    )
+
+    assert response.status_code == 200
+    assert "An appointment that is cancelled cannot become scheduled." in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+
+
+def test_the_admin_refuses_an_overlapping_appointment(
+    admin_session: Client, appointment: Appointment, other_patient: PatientProfile
+) -> None:
+    clash = appointment_create(
+        patient=other_patient,
+        provider=appointment.provider,
+        date_time=START + dt.timedelta(hours=2),
+    )
+
+    response = admin_session.post(
+        reverse("admin:scheduling_appointment_change", args=[clash.pk]),
+        _change_data(clash, date_time_1="09:15:00"),
+    )
+
+    assert response.status_code == 200
+    assert "The provider already has an appointment at that time." in response.content.decode()
+    clash.refresh_from_db()
+    assert clash.date_time == START + dt.timedelta(hours=2)
+
+
+def test_time_off_and_feed_tokens_are_in_the_admin(
+    admin_session: Client, provider: ProviderProfile
+) -> None:
+    from scheduling.models import ProviderTimeOff
+
+    ProviderTimeOff.objects.create(
+        provider=provider, starts_at=START, ends_at=START + dt.timedelta(days=1), reason="Holiday"
+    )
+
+    time_off = admin_session.get(reverse("admin:scheduling_providertimeoff_changelist"))
+    tokens = admin_session.get(reverse("admin:scheduling_calendarfeedtoken_changelist"))
+
+    assert time_off.status_code == 200
+    assert "Holiday" in time_off.content.decode()
+    assert tokens.status_code == 200
+    assert admin_session.get(reverse("admin:scheduling_calendarfeedtoken_add")).status_code == 403

@@ -1,0 +1,677 @@
+"""Scheduling pages: patients find a provider, book, change and export appointments;
+providers keep their calendar, book for their patients and block time off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import patient_required, provider_required
+from healthcare.net import client_ip
+from patients.models import PHIResource
+from patients.policy import visible_patients
+from patients.services import phi_access_record
+from scheduling import conf, ics
+from scheduling.exceptions import PatientDoubleBooked, SchedulingError, SlotUnavailable
+from scheduling.forms import (
+    BookingForm,
+    CalendarForm,
+    CancelForm,
+    NotesForm,
+    OutcomeForm,
+    ProviderBookingForm,
+    ProviderSearchForm,
+    RescheduleForm,
+    TimeOffForm,
+)
+from scheduling.models import Appointment
+from scheduling.selectors import (
+    active_feed_token,
+    appointment_for_patient,
+    appointment_for_provider,
+    appointments_of_patient,
+    available_slots,
+    bookable_provider,
+    bookable_providers,
+    calendar_of_provider,
+    feed_appointments,
+    feed_token_owner,
+    provider_hours,
+    provider_zone,
+    scheduled_during,
+    time_off_for_provider,
+    upcoming_time_off,
+)
+from scheduling.services import (
+    appointment_book,
+    appointment_book_for_patient,
+    appointment_cancel,
+    appointment_reschedule,
+    appointment_set_outcome,
+    appointment_update_notes,
+    calendar_feed_token_create,
+    calendar_feed_token_revoke,
+    calendar_feed_token_touch,
+    time_off_create,
+    time_off_delete,
+)
+from scheduling.slots import SlotWeek, by_week, parse_week, week_start
+
+PROVIDERS_PER_PAGE = 20
+PAST_PER_PAGE = 20
+# A slot that was just taken: the page comes back with a fresh list and this status.
+CONFLICT = 409
+
+
+def _add_errors(form: Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _slot_error(form: Form, exc: SchedulingError, *, patient_self: bool) -> int:
+    """Put a booking refusal next to the time field; the status the page returns with."""
+    message = exc.message
+    if isinstance(exc, PatientDoubleBooked) and patient_self:
+        message = _("You already have an appointment at that time. Choose another time.")
+    form.add_error("slot" if isinstance(exc, SlotUnavailable) else None, message)
+    return CONFLICT if isinstance(exc, SlotUnavailable) else 400
+
+
+def _query_without_week(request: HttpRequest) -> str:
+    """The page's query string minus ``week``, for week links that keep the rest."""
+    query = request.GET.copy()
+    query.pop("week", None)
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The POST data on a POST (even an empty one), None on a GET: the form is bound or not."""
+    return request.POST if request.method == "POST" else None
+
+
+def _weeks(slots: list, tz: Any, now: dt.datetime, last_day: dt.date) -> list[SlotWeek]:
+    return by_week(slots, week_start(now.astimezone(tz).date()), week_start(last_day))
+
+
+def _chosen_week(weeks: list[SlotWeek], requested: object) -> SlotWeek | None:
+    """The week asked for, else the first with a free slot, else the first."""
+    monday = parse_week(requested)
+    for week in weeks:
+        if week.monday == monday:
+            return week
+    return next((w for w in weeks if w.count), weeks[0] if weeks else None)
+
+
+def _patient_slot_context(
+    request: HttpRequest, provider: Any, *, exclude: Appointment | None = None
+) -> dict[str, Any]:
+    """Free slots for the patient over the whole horizon, grouped by week, one week chosen."""
+    now = timezone.now()
+    slots = available_slots(
+        provider,
+        now=now,
+        patient=request.user.patient_profile,
+        exclude_appointment_id=exclude.pk if exclude else None,
+    )
+    if exclude is not None:
+        slots = [s for s in slots if s.starts_at != exclude.date_time]
+    tz = provider_zone(provider)
+    last_day = now.astimezone(tz).date() + dt.timedelta(days=max(conf.horizon_days() - 1, 0))
+    weeks = _weeks(slots, tz, now, last_day)
+    return {
+        "tz": tz,
+        "weeks": weeks,
+        "week": _chosen_week(weeks, request.POST.get("week") or request.GET.get("week")),
+        "first_slot": slots[0] if slots else None,
+        "has_hours": provider_hours(provider) is not None,
+        "week_query": _query_without_week(request),
+    }
+
+
+# --- Patients ------------------------------------------------------------------------
+
+
+@patient_required
+@never_cache
+@require_GET
+def patient_appointments(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    lists = appointments_of_patient(request.user, now=now)
+    past = Paginator(lists.past, PAST_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "scheduling/patient_appointments.html",
+        {"upcoming": lists.upcoming, "past": past, "changeable_from": now + conf.cancel_cutoff()},
+    )
+
+
+@patient_required
+@never_cache
+@require_GET
+def patient_book(request: HttpRequest) -> HttpResponse:
+    form = ProviderSearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    page = Paginator(bookable_providers(query), PROVIDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "scheduling/patient_book.html", {"form": form, "query": query, "page": page}
+    )
+
+
+@patient_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def patient_book_provider(request: HttpRequest, provider_id: UUID) -> HttpResponse:
+    provider = bookable_provider(provider_id)
+    if provider is None:
+        raise Http404
+    status = 200
+    form = BookingForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = appointment_book(
+                patient=request.user.patient_profile,
+                provider=provider,
+                starts_at=form.cleaned_data["slot"],
+                type=form.cleaned_data["type"],
+                reason=form.cleaned_data["reason"],
+                booked_by=request.user,
+            )
+        except SchedulingError as exc:
+            status = _slot_error(form, exc, patient_self=True)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Your appointment is booked. A confirmation is on its way by email.")
+            )
+            return redirect("scheduling:patient-appointment-detail", appointment_id=appointment.pk)
+    elif request.method == "POST":
+        status = 400
+    context = {"provider": provider, "form": form, **_patient_slot_context(request, provider)}
+    return render(request, "scheduling/patient_book_provider.html", context, status=status)
+
+
+@patient_required
+@never_cache
+@require_GET
+def patient_appointment_detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = appointment_for_patient(request.user, appointment_id)
+    if appointment is None:
+        raise Http404
+    return render(
+        request,
+        "scheduling/patient_appointment_detail.html",
+        {
+            "appointment": appointment,
+            "changeable": appointment.is_scheduled
+            and appointment.date_time >= timezone.now() + conf.cancel_cutoff(),
+            "cutoff_hours": int(conf.cancel_cutoff().total_seconds() // 3600),
+        },
+    )
+
+
+@patient_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def patient_appointment_cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = appointment_for_patient(request.user, appointment_id)
+    if appointment is None:
+        raise Http404
+    form = CancelForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment_cancel(
+                appointment=appointment, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SchedulingError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Your appointment is cancelled; its time is free for others.")
+            )
+        return redirect("scheduling:patient-appointment-detail", appointment_id=appointment.pk)
+    return render(
+        request,
+        "scheduling/patient_appointment_cancel.html",
+        {"appointment": appointment, "form": form},
+    )
+
+
+@patient_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def patient_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = appointment_for_patient(request.user, appointment_id)
+    if appointment is None:
+        raise Http404
+    status = 200
+    form = RescheduleForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = appointment_reschedule(
+                appointment=appointment, starts_at=form.cleaned_data["slot"], by=request.user
+            )
+        except SchedulingError as exc:
+            if not isinstance(exc, SlotUnavailable):
+                messages.error(request, exc.message)
+                return redirect(
+                    "scheduling:patient-appointment-detail", appointment_id=appointment.pk
+                )
+            status = _slot_error(form, exc, patient_self=True)
+        else:
+            messages.success(
+                request, _("Your appointment has moved. A confirmation is on its way by email.")
+            )
+            return redirect("scheduling:patient-appointment-detail", appointment_id=moved.pk)
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "appointment": appointment,
+        "provider": appointment.provider,
+        "form": form,
+        **_patient_slot_context(request, appointment.provider, exclude=appointment),
+    }
+    return render(request, "scheduling/patient_appointment_reschedule.html", context, status=status)
+
+
+def _ics_response(appointment: Appointment, text: ics.EventText) -> HttpResponse:
+    response = HttpResponse(
+        ics.calendar([(appointment, text)]), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="appointment-{appointment.date_time:%Y%m%d-%H%M}.ics"'
+    )
+    return response
+
+
+@patient_required
+@never_cache
+@require_GET
+def patient_appointment_ics(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = appointment_for_patient(request.user, appointment_id)
+    if appointment is None:
+        raise Http404
+    text = ics.EventText(
+        summary=_("Appointment with %(provider)s")
+        % {"provider": appointment.provider.display_name},
+        location=appointment.provider.office_location,
+        description=appointment.reason,
+    )
+    return _ics_response(appointment, text)
+
+
+@patient_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def patient_calendar_feed(request: HttpRequest) -> HttpResponse:
+    feed_url = ""
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            if calendar_feed_token_revoke(user=request.user):
+                messages.success(
+                    request, _("The calendar address is revoked; it no longer shows anything.")
+                )
+            return redirect("scheduling:patient-calendar-feed")
+        _token, secret = calendar_feed_token_create(user=request.user)
+        # Shown once, in this response: only the secret's hash is stored.
+        feed_url = request.build_absolute_uri(
+            reverse("scheduling:calendar-feed", kwargs={"token": secret})
+        )
+    return render(
+        request,
+        "scheduling/patient_calendar_feed.html",
+        {"token": active_feed_token(request.user), "feed_url": feed_url},
+    )
+
+
+# Public: calendar apps cannot sign in. The unguessable token in the URL is the
+# credential; it can be revoked, and the feed says no more than "Appointment with
+# <provider>", the time and the place (no reason, notes or patient identifiers).
+@never_cache
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    owner = feed_token_owner(token)
+    if owner is None or not owner.user.is_patient:
+        raise Http404
+    calendar_feed_token_touch(token=owner)
+    events = [
+        (
+            appointment,
+            ics.EventText(
+                summary=_("Appointment with %(provider)s")
+                % {"provider": appointment.provider.display_name},
+                location=appointment.provider.office_location,
+            ),
+        )
+        for appointment in feed_appointments(owner.user)
+    ]
+    response = HttpResponse(
+        ics.calendar(events, name=_("My appointments")), content_type="text/calendar; charset=utf-8"
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# --- Providers -----------------------------------------------------------------------
+
+
+@provider_required
+@never_cache
+@require_GET
+def provider_calendar(request: HttpRequest) -> HttpResponse:
+    provider = request.user.provider_profile
+    tz = provider_zone(provider)
+    form = CalendarForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    today = timezone.now().astimezone(tz).date()
+    day = data.get("date") or today
+    view = data.get("view") or "week"
+    first_day = week_start(day) if view == "week" else day
+    days = 7 if view == "week" else 1
+    step = dt.timedelta(days=days)
+    return render(
+        request,
+        "scheduling/provider_calendar.html",
+        {
+            "calendar": calendar_of_provider(provider, first_day=first_day, days=days),
+            "view": view,
+            "day": day,
+            "today": today,
+            "previous": first_day - step,
+            "next": first_day + step,
+            "tz": tz,
+        },
+    )
+
+
+def _provider_appointment(request: HttpRequest, appointment_id: UUID) -> Appointment:
+    appointment = appointment_for_provider(request.user, appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+def _render_provider_detail(
+    request: HttpRequest, appointment: Appointment, *, status: int = 200, **forms: Form
+) -> HttpResponse:
+    context = {
+        "appointment": appointment,
+        "tz": provider_zone(appointment.provider),
+        "chartable": visible_patients(request.user).filter(pk=appointment.patient_id).exists(),
+        "notes_form": forms.get("notes_form") or NotesForm(initial={"notes": appointment.notes}),
+        "cancel_form": forms.get("cancel_form") or CancelForm(require_reason=True),
+    }
+    return render(request, "scheduling/provider_appointment_detail.html", context, status=status)
+
+
+def _log_access(request: HttpRequest, appointment: Appointment) -> None:
+    """The provider is shown the patient's appointment (name, reason, notes): log it."""
+    phi_access_record(
+        accessor=request.user,
+        patient=appointment.patient,
+        resource=PHIResource.APPOINTMENT,
+        object_id=appointment.pk,
+        ip_address=client_ip(request),
+    )
+
+
+@provider_required
+@never_cache
+@require_GET
+def provider_appointment_detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    _log_access(request, appointment)
+    return _render_provider_detail(request, appointment)
+
+
+def _back_to_detail(appointment: Appointment) -> HttpResponse:
+    return redirect("scheduling:provider-appointment-detail", appointment_id=appointment.pk)
+
+
+@provider_required
+@require_POST
+def provider_appointment_outcome(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose completed or no-show."))
+        return _back_to_detail(appointment)
+    try:
+        appointment = appointment_set_outcome(
+            appointment=appointment, status=form.cleaned_data["status"], by=request.user
+        )
+    except SchedulingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Marked %(status)s.") % {"status": appointment.get_status_display().lower()}
+        )
+    return _back_to_detail(appointment)
+
+
+@provider_required
+@require_POST
+def provider_appointment_notes(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    form = NotesForm(request.POST)
+    if not form.is_valid():
+        return _render_provider_detail(request, appointment, status=400, notes_form=form)
+    appointment_update_notes(
+        appointment=appointment, notes=form.cleaned_data["notes"], by=request.user
+    )
+    messages.success(request, _("Notes saved."))
+    return _back_to_detail(appointment)
+
+
+@provider_required
+@require_POST
+def provider_appointment_cancel(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    form = CancelForm(request.POST, require_reason=True)
+    if form.is_valid():
+        try:
+            appointment_cancel(
+                appointment=appointment, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SchedulingError as exc:
+            messages.error(request, exc.message)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The appointment is cancelled and the patient is told by email.")
+            )
+            return _back_to_detail(appointment)
+    if form.errors:
+        return _render_provider_detail(request, appointment, status=400, cancel_form=form)
+    return _back_to_detail(appointment)
+
+
+def _provider_week(
+    request: HttpRequest, provider: Any, *, patient: Any = None, exclude: Any = None
+) -> dict[str, Any]:
+    """One week of the provider's free slots (any week up to their horizon)."""
+    now = timezone.now()
+    tz = provider_zone(provider)
+    this_monday = week_start(now.astimezone(tz).date())
+    monday = parse_week(request.POST.get("week") or request.GET.get("week")) or this_monday
+    last_monday = week_start(this_monday + dt.timedelta(days=conf.provider_horizon_days()))
+    monday = min(max(monday, this_monday), last_monday)
+    start = dt.datetime.combine(monday, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time.min, tzinfo=tz)
+    slots = available_slots(
+        provider,
+        now=now,
+        patient=patient,
+        exclude_appointment_id=exclude.pk if exclude else None,
+        by_provider=True,
+        start=start,
+        end=end,
+    )
+    if exclude is not None:
+        slots = [s for s in slots if s.starts_at != exclude.date_time]
+    week = by_week(slots, monday, monday)[0]
+    return {
+        "tz": tz,
+        "week": week,
+        "previous_week": monday - dt.timedelta(days=7) if monday > this_monday else None,
+        "next_week": monday + dt.timedelta(days=7) if monday < last_monday else None,
+        "has_hours": provider_hours(provider) is not None,
+        "week_query": _query_without_week(request),
+    }
+
+
+@provider_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def provider_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    _log_access(request, appointment)
+    status = 200
+    form = RescheduleForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = appointment_reschedule(
+                appointment=appointment, starts_at=form.cleaned_data["slot"], by=request.user
+            )
+        except SchedulingError as exc:
+            if not isinstance(exc, SlotUnavailable):
+                messages.error(request, exc.message)
+                return _back_to_detail(appointment)
+            status = _slot_error(form, exc, patient_self=False)
+        else:
+            messages.success(
+                request, _("The appointment has moved and the patient is told by email.")
+            )
+            return _back_to_detail(moved)
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "appointment": appointment,
+        "form": form,
+        **_provider_week(
+            request, appointment.provider, patient=appointment.patient, exclude=appointment
+        ),
+    }
+    return render(
+        request, "scheduling/provider_appointment_reschedule.html", context, status=status
+    )
+
+
+@provider_required
+@never_cache
+@require_GET
+def provider_appointment_ics(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    appointment = _provider_appointment(request, appointment_id)
+    _log_access(request, appointment)
+    text = ics.EventText(
+        summary=_("%(patient)s – %(type)s")
+        % {"patient": appointment.patient.full_name, "type": appointment.get_type_display()},
+        location=appointment.provider.office_location,
+        description=appointment.reason,
+    )
+    return _ics_response(appointment, text)
+
+
+@provider_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def provider_book(request: HttpRequest) -> HttpResponse:
+    provider = request.user.provider_profile
+    tz = provider_zone(provider)
+    status = 200
+    initial = {"patient": request.GET.get("patient")} if request.method == "GET" else None
+    form = ProviderBookingForm(_posted(request), initial=initial, provider=provider, tz=tz)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = appointment_book_for_patient(
+                provider=provider,
+                patient=form.cleaned_data["patient"],
+                starts_at=form.cleaned_data["starts_at"],
+                type=form.cleaned_data["type"],
+                reason=form.cleaned_data["reason"],
+                duration_minutes=form.cleaned_data.get("duration_minutes"),
+                booked_by=request.user,
+            )
+        except SchedulingError as exc:
+            status = _slot_error(form, exc, patient_self=False)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+            status = 400
+        else:
+            messages.success(
+                request, _("The appointment is booked and the patient is told by email.")
+            )
+            return _back_to_detail(appointment)
+    elif request.method == "POST":
+        status = 400
+    context = {"form": form, **_provider_week(request, provider)}
+    return render(request, "scheduling/provider_book.html", context, status=status)
+
+
+@provider_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def provider_time_off(request: HttpRequest) -> HttpResponse:
+    provider = request.user.provider_profile
+    tz = provider_zone(provider)
+    form = TimeOffForm(_posted(request), tz=tz)
+    if request.method == "POST" and form.is_valid():
+        try:
+            block = time_off_create(
+                provider=provider,
+                starts_at=form.cleaned_data["starts_at"],
+                ends_at=form.cleaned_data["ends_at"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Time off saved; patients no longer see slots in it."))
+            booked = scheduled_during(provider, block.starts_at, block.ends_at)
+            if booked:
+                messages.warning(
+                    request,
+                    _(
+                        "%(count)d booked appointment(s) fall in this time. Reschedule or cancel them."
+                    )
+                    % {"count": booked},
+                )
+            return redirect("scheduling:provider-time-off")
+    return render(
+        request,
+        "scheduling/provider_time_off.html",
+        {"form": form, "blocks": upcoming_time_off(provider), "tz": tz},
+        status=400 if form.errors else 200,
+    )
+
+
+@provider_required
+@require_POST
+def provider_time_off_delete(request: HttpRequest, time_off_id: UUID) -> HttpResponse:
+    block = time_off_for_provider(request.user, time_off_id)
+    if block is None:
+        raise Http404
+    time_off_delete(time_off=block, by=request.user)
+    messages.success(request, _("Time off removed; its slots are offered again."))
+    return redirect("scheduling:provider-time-off")
