@@ -241,6 +241,25 @@ AXES_VERBOSE = False
 # --- Multi-factor (django-otp) ------------------------------------------------
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Healthcare portal")
 
+# --- Optional tuning ------------------------------------------------------------
+# Each has its default in its app (scheduling/conf.py, assistant/conf.py); set
+# one in the environment to change it.
+_OPTIONAL: dict[str, type] = {
+    "PORTAL_BASE_URL": str,  # e.g. https://portal.example.org, for links in emails sent by cron jobs
+    "SCHEDULING_CANCEL_CUTOFF_HOURS": int,
+    "SCHEDULING_MIN_LEAD_MINUTES": int,
+    "SCHEDULING_HORIZON_DAYS": int,
+    "SCHEDULING_REMINDER_HOURS": int,
+    "VOSK_MODEL_PATH": str,
+    "VOSK_MODEL_URL": str,
+    "VOSK_MODEL_SHA256": str,
+    "ASSISTANT_SPEECH_WORKERS": int,
+    "ASSISTANT_MAX_UTTERANCE_SECONDS": float,
+}
+for _name, _cast in _OPTIONAL.items():
+    if os.environ.get(_name):
+        globals()[_name] = _cast(os.environ[_name])
+
 # --- Audit --------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_STORE_JSON_CHANGES = True

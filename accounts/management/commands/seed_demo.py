@@ -23,8 +23,8 @@ from assistant.services import interaction_log
 from messaging.services import message_create, message_mark_read
 from patients.models import PatientProfile
 from patients.services import patient_create
-from prescriptions.models import PrescriptionStatus
-from prescriptions.services import prescription_create
+from prescriptions.models import Prescription, PrescriptionStatus
+from prescriptions.services import prescription_create, refill_request_create
 from providers.models import ProviderProfile
 from providers.services import provider_create, relationship_activate
 from records.services import medical_record_create
@@ -187,6 +187,16 @@ class Command(BaseCommand):
                 reason=rng.choice(["Follow-up visit", "Medication review", "Check-up", "Lab results"]),
             )
             self._conversation(profile, provider, today, unread=n % 3 == 0)
+
+        # One refill waiting for a decision, so the provider's queue is not empty.
+        for prescription in Prescription.objects.filter(
+            status=PrescriptionStatus.ACTIVE, refills__gt=0, end_date__gte=today
+        ).select_related("patient__user")[:2]:
+            refill_request_create(
+                prescription=prescription,
+                requested_by=prescription.patient.user,
+                note="Running low, please renew before my trip.",
+            )
 
         interaction_log(
             user=patients[0].user,
