@@ -1,5 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from messaging.consumers import MessagingConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/messages/", MessagingConsumer.as_asgi()),
+]

@@ -1,9 +1,33 @@
-"""Reads of messages, scoped to the user asking."""
+"""Reads of messages, scoped to the user asking.
+
+Who may write to whom: a patient to the providers with whom they have an
+active care relationship; a provider to their own patients (active
+relationship) and to other providers; nobody else. Who may *read* a
+conversation is a little wider, because a message already exchanged belongs to
+both people: a patient keeps their history with a provider whose care has
+ended, and a provider keeps what they can see under the patient policy
+(patients.policy), including emergency access. A conversation outside both is
+a 404.
+"""
 
 from __future__ import annotations
 
-from accounts.models import User
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, When
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
 from messaging.models import Message
+from patients.models import PatientProfile
+from patients.policy import visible_patients
+from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
+
+# How many messages a conversation page and a catch-up return at most.
+CONVERSATION_PAGE_SIZE = 50
+SYNC_LIMIT = 200
 
 
 def unread_count(user: User) -> int:
@@ -13,5 +37,251 @@ def unread_count(user: User) -> int:
 
 def latest_unread(user: User, *, limit: int = 5) -> list[Message]:
     return list(
-        Message.objects.filter(receiver=user, read=False).select_related("sender").order_by("-sent_at")[:limit]
+        Message.objects.filter(receiver=user, read=False)
+        .select_related("sender")
+        .order_by("-sent_at")[:limit]
+    )
+
+
+# --- Who may write to whom ------------------------------------------------------
+
+
+def _is_portal_user(user: User) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def can_use_messaging(user: User) -> bool:
+    """Patients and providers with their profile; staff work in the admin."""
+    if not _is_portal_user(user):
+        return False
+    if user.role == Role.PATIENT:
+        return PatientProfile.objects.filter(user=user).exists()
+    if user.role == Role.PROVIDER:
+        return ProviderProfile.objects.filter(user=user).exists()
+    return False
+
+
+def _cares_for(provider_user: OuterRef | User, patient_user: OuterRef | User) -> Exists:
+    return Exists(
+        ProviderPatient.objects.filter(
+            provider__user=provider_user,
+            patient__user=patient_user,
+            status=RelationshipStatus.ACTIVE,
+        )
+    )
+
+
+def _messageable_q(user: User) -> Q:
+    """A Q on User selecting the people `user` may send a message to."""
+    if not _is_portal_user(user):
+        return Q(pk__in=[])
+    active = Q(is_active=True) & ~Q(pk=user.pk)
+    if user.role == Role.PATIENT:
+        return active & Q(role=Role.PROVIDER) & Q(_cares_for(OuterRef("pk"), user))
+    if user.role == Role.PROVIDER:
+        colleague = Q(role=Role.PROVIDER) & Q(
+            Exists(ProviderProfile.objects.filter(user=OuterRef("pk")))
+        )
+        own_patient = Q(role=Role.PATIENT) & Q(_cares_for(user, OuterRef("pk")))
+        return active & (colleague | own_patient)
+    return Q(pk__in=[])
+
+
+def messageable_users(user: User) -> QuerySet[User]:
+    """Everyone `user` may write to, by name (the compose form's choices)."""
+    if not can_use_messaging(user):
+        return User.objects.none()
+    return (
+        User.objects.filter(_messageable_q(user))
+        .select_related("provider_profile")
+        .order_by("full_name")
+    )
+
+
+def may_message(sender: User, receiver: User) -> bool:
+    return (
+        can_use_messaging(sender)
+        and User.objects.filter(_messageable_q(sender), pk=receiver.pk).exists()
+    )
+
+
+def refusal_reason(sender: User, receiver: User) -> str | None:
+    """Why `sender` may not write to `receiver`, in words for the sender; None when they may."""
+    if sender.pk == receiver.pk:
+        return _("You cannot send a message to yourself.")
+    if may_message(sender, receiver):
+        return None
+    if not receiver.is_active:
+        return _("This account no longer receives messages.")
+    if sender.role == Role.PATIENT:
+        return _("You can only message providers who are currently caring for you.")
+    if sender.role == Role.PROVIDER:
+        return _("You can only message your own patients and other providers.")
+    return _("Messages are for patients and providers only.")
+
+
+# --- Whose conversation may be opened --------------------------------------------
+
+
+def _readable_q(user: User) -> Q:
+    """A Q on User: counterparts whose exchanged messages with `user` `user` may read."""
+    if user.role == Role.PATIENT:
+        # Their own messages, whoever the other side was.
+        return Q(pk__isnull=False)
+    if user.role == Role.PROVIDER:
+        # Another provider's messages are not PHI; a patient's are, so the
+        # patient policy decides (active care or emergency access).
+        return Q(role=Role.PROVIDER) | Q(Exists(visible_patients(user).filter(user=OuterRef("pk"))))
+    return Q(pk__in=[])
+
+
+def _history_with(user: User) -> Exists:
+    return Exists(
+        Message.objects.filter(
+            Q(sender=user, receiver=OuterRef("pk")) | Q(sender=OuterRef("pk"), receiver=user)
+        )
+    )
+
+
+def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None:
+    """The person whose conversation with `user` is at this id, or None (a 404) if `user` may not open it."""
+    if not can_use_messaging(user):
+        return None
+    visible = Q(_messageable_q(user)) | (Q(_history_with(user)) & _readable_q(user))
+    return (
+        User.objects.filter(visible, pk=partner_id)
+        .exclude(pk=user.pk)
+        .select_related("provider_profile", "patient_profile")
+        .first()
+    )
+
+
+# --- Inbox -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversation:
+    partner: User
+    last_at: dt.datetime
+    unread: int
+    total: int
+
+
+def conversation_summaries(user: User) -> QuerySet[Message]:
+    """One row per person `user` has exchanged messages with: partner_id, last_at, unread, total.
+
+    Aggregated in SQL, newest conversation first, so the inbox costs the same
+    few queries however many messages there are. The WHERE is "sender = me OR
+    receiver = me": one branch per seed index.
+    """
+    partner = Case(When(sender=user, then=F("receiver")), default=F("sender"))
+    rows = Message.objects.filter(Q(sender=user) | Q(receiver=user)).annotate(partner_id=partner)
+    if user.role != Role.PATIENT:
+        rows = rows.filter(partner_id__in=User.objects.filter(_readable_q(user)).values("pk"))
+    return (
+        rows.values("partner_id")
+        .annotate(
+            last_at=Max("sent_at"),
+            unread=Count("pk", filter=Q(receiver=user, read=False)),
+            total=Count("pk"),
+        )
+        .order_by("-last_at", "partner_id")
+    )
+
+
+def conversations_for(user: User, rows: list[dict]) -> list[Conversation]:
+    """Turn a page of `conversation_summaries` rows into conversations with their people (one query)."""
+    people = User.objects.select_related("provider_profile").in_bulk(
+        [row["partner_id"] for row in rows]
+    )
+    return [
+        Conversation(
+            partner=people[row["partner_id"]],
+            last_at=row["last_at"],
+            unread=row["unread"],
+            total=row["total"],
+        )
+        for row in rows
+        if row["partner_id"] in people
+    ]
+
+
+# --- One conversation --------------------------------------------------------------
+
+
+def conversation_messages(user: User, partner: User) -> QuerySet[Message]:
+    """Messages between the two, oldest first (the conversation index serves both directions)."""
+    return (
+        Message.objects.filter(Q(sender=user, receiver=partner) | Q(sender=partner, receiver=user))
+        .select_related("sender")
+        .order_by("sent_at", "id")
+    )
+
+
+def _before_q(anchor: Message) -> Q:
+    return Q(sent_at__lt=anchor.sent_at) | Q(sent_at=anchor.sent_at, id__lt=anchor.id)
+
+
+def _after_q(anchor: Message) -> Q:
+    return Q(sent_at__gt=anchor.sent_at) | Q(sent_at=anchor.sent_at, id__gt=anchor.id)
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    messages: list[Message]
+    has_earlier: bool
+
+
+def conversation_page(
+    user: User,
+    partner: User,
+    *,
+    before: uuid.UUID | None = None,
+    size: int = CONVERSATION_PAGE_SIZE,
+) -> ConversationPage:
+    """The latest `size` messages (or those before message `before`), oldest first, in one query."""
+    rows = conversation_messages(user, partner)
+    if before is not None:
+        anchor = rows.filter(pk=before).select_related(None).only("id", "sent_at").first()
+        if anchor is not None:
+            rows = rows.filter(_before_q(anchor))
+    newest_first = list(rows.order_by("-sent_at", "-id")[: size + 1])
+    has_earlier = len(newest_first) > size
+    return ConversationPage(messages=newest_first[:size][::-1], has_earlier=has_earlier)
+
+
+@dataclass(frozen=True)
+class Missed:
+    messages: list[Message]
+    complete: bool
+
+
+def messages_after(
+    user: User, partner: User, *, after: uuid.UUID | dt.datetime | None, limit: int = SYNC_LIMIT
+) -> Missed:
+    """What a page that last saw `after` (a message id or a time) missed, oldest first.
+
+    `complete` is False when more than `limit` are missing: the page should
+    then reload rather than catch up message by message.
+    """
+    rows = conversation_messages(user, partner)
+    if isinstance(after, dt.datetime):
+        rows = rows.filter(sent_at__gt=after)
+    elif after is not None:
+        anchor = rows.filter(pk=after).select_related(None).only("id", "sent_at").first()
+        if anchor is None:
+            return Missed(messages=[], complete=False)
+        rows = rows.filter(_after_q(anchor))
+    found = list(rows[: limit + 1])
+    return Missed(messages=found[:limit], complete=len(found) <= limit)
+
+
+def read_receipts(sender: User, partner: User, ids: list[uuid.UUID]) -> list[Message]:
+    """Of these messages `sender` sent to `partner`, those now read."""
+    if not ids:
+        return []
+    return list(
+        Message.objects.filter(sender=sender, receiver=partner, pk__in=ids, read=True).only(
+            "id", "read_at"
+        )
     )

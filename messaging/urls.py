@@ -1,7 +1,14 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import path
+
+from messaging import views
 
 app_name = "messaging"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("compose/", views.compose, name="compose"),
+    path("with/<uuid:user_id>/", views.conversation, name="conversation"),
+    path("with/<uuid:user_id>/read/", views.conversation_read, name="conversation-read"),
+]

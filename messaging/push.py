@@ -1,0 +1,111 @@
+"""Pushes to the open tabs of a user, over the channel layer.
+
+Every signed-in tab of a user joins the group "user-<uuid>"; a push goes to
+the groups and the consumers forward it to their sockets. Pushes are sent
+after the transaction commits, and a failure (Redis down or unreachable) is
+logged and swallowed: the message is already stored, and pages catch up on
+their next load or reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import dateformat, timezone
+
+from accounts.models import User
+from messaging.models import Message
+from messaging.selectors import unread_count
+
+logger = logging.getLogger(__name__)
+
+# The channel-layer event type; consumers handle it in `messaging_event`.
+EVENT_TYPE = "messaging.event"
+TIME_FORMAT = "M j, Y, H:i T"
+
+
+def _push_timeout() -> float:
+    # A blackholed Redis must not hold a request open: sending has already succeeded.
+    return float(getattr(settings, "MESSAGING_PUSH_TIMEOUT_SECONDS", 2.0))
+
+
+def user_group(user_id: uuid.UUID | str) -> str:
+    return f"user-{user_id}"
+
+
+def display_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return dateformat.format(timezone.localtime(value), TIME_FORMAT)
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """What a conversation page needs to show one message, and no more."""
+    return {
+        "id": str(message.pk),
+        "sender_id": str(message.sender_id),
+        "receiver_id": str(message.receiver_id),
+        "sender_name": message.sender.full_name,
+        "content": message.content,
+        "sent_at": message.sent_at.isoformat(),
+        "sent_at_display": display_time(message.sent_at),
+        "read": message.read,
+        "read_at": message.read_at.isoformat() if message.read_at else None,
+        "read_at_display": display_time(message.read_at),
+    }
+
+
+def send_to_users(events: list[tuple[uuid.UUID | str, dict[str, Any]]]) -> bool:
+    """Push each payload to its user's tabs; False (and a log line) when the channel layer failed."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return True
+    try:
+        async_to_sync(_group_send_all)(layer, events)
+    except Exception:
+        # Never let the push undo or fail the write: it has been committed.
+        logger.warning(
+            "Messaging push to %d user(s) failed; their pages catch up on reload or reconnect",
+            len(events),
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+async def _group_send_all(layer: Any, events: list[tuple[uuid.UUID | str, dict[str, Any]]]) -> None:
+    async with asyncio.timeout(_push_timeout()):
+        for user_id, payload in events:
+            await layer.group_send(user_group(user_id), {"type": EVENT_TYPE, "payload": payload})
+
+
+def message_sent(message: Message) -> bool:
+    """A new message: to the receiver's tabs with their unread count, and to the sender's other tabs."""
+    payload = message_payload(message)
+    unread = unread_count(message.receiver)
+    return send_to_users(
+        [
+            (message.receiver_id, {"type": "message.new", "message": payload, "unread": unread}),
+            (message.sender_id, {"type": "message.new", "message": payload}),
+        ]
+    )
+
+
+def messages_read(*, reader: User, partner: User, ids: list[uuid.UUID], at: dt.datetime) -> bool:
+    """A read receipt to the sender's tabs, and the new unread count to the reader's."""
+    receipt = {
+        "type": "message.read",
+        "reader_id": str(reader.pk),
+        "ids": [str(pk) for pk in ids],
+        "read_at": at.isoformat(),
+        "read_at_display": display_time(at),
+    }
+    count = {"type": "unread", "count": unread_count(reader), "partner_id": str(partner.pk)}
+    return send_to_users([(partner.pk, receipt), (reader.pk, count)])
