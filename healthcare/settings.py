@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "healthcare.middleware.AuditActorMiddleware",
+    "messaging.middleware.UnreadBadgeMiddleware",
     # Last, so it sees the outcome of every sign-in attempt.
     "axes.middleware.AxesMiddleware",
 ]

@@ -260,7 +260,7 @@ def test_dashboard_queries_do_not_grow_with_data(
     _appointments(patient, provider, 18, start=2)
     _prescriptions(patient, provider, 18)
     _messages(provider.user, patient.user, 18)
-    with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as many:
+    with django_assert_max_num_queries(11), CaptureQueriesContext(connection) as many:
         response = patient_client.get(url)
 
     assert response.context["unread_count"] == 20
@@ -597,7 +597,7 @@ def test_access_log_queries_do_not_grow_with_rows(
         patient_client.get(url)
     _accesses(patient, provider.user, 10, start=2)
     _accesses(patient, admin_user, 8, start=12)
-    with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as many:
+    with django_assert_max_num_queries(9), CaptureQueriesContext(connection) as many:
         response = patient_client.get(url)
 
     assert response.context["page"].paginator.count == 20

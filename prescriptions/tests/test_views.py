@@ -90,7 +90,7 @@ def test_the_prescription_list_queries_do_not_grow(
     for prescription in more[:5]:
         refill_request_create(prescription=prescription, requested_by=patient.user)
     # Session, user, patient profile, the prescriptions, and the session's activity stamp (3).
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -407,7 +407,7 @@ def test_the_refill_queue_queries_do_not_grow(
             prescription=make_prescriptions(patient, provider, 1)[0], requested_by=patient.user
         )
     # Session, user, second factor, provider profile, the requests, the session's activity stamp (3).
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         many, page = _query_count(provider_client, url)
 
     assert many == few
@@ -606,7 +606,7 @@ def test_the_prescription_page_queries_do_not_grow_with_its_requests(
 
     # Session, user, second factor, provider profile, the prescription, its requests,
     # the relationship check and the access-log insert, and the session's activity stamp (3).
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         many, page = _query_count(provider_client, url)
 
     assert many == few

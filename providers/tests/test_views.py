@@ -212,7 +212,7 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
     # then the clinical sections: upcoming and past appointments, records,
     # prescriptions and open refill requests (5). records/tests/test_chart.py
     # proves these stay fixed as the chart fills.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200
@@ -306,7 +306,7 @@ def test_the_dashboard_shows_no_other_providers_data(
 # Session, user, second factor, profile and the session's activity stamp (3), plus
 # appointments, which of their patients are chartable, patient count and list,
 # unread count and list, pending refill requests' list and count.
-DASHBOARD_QUERIES = 15
+DASHBOARD_QUERIES = 16
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(
@@ -389,7 +389,7 @@ def test_the_patient_list_is_paginated_by_25_keeping_the_search(
 
 
 # Session, user, second factor, profile and the activity stamp (3), plus count and page.
-PATIENT_LIST_QUERIES = 9
+PATIENT_LIST_QUERIES = 10
 
 
 def test_patient_list_queries_do_not_grow_with_patients(

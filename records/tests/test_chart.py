@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 # Session, user, second factor, provider profile, the patient, the relationship check,
 # the access-log insert and the session's activity stamp (3), then upcoming and past
 # appointments, records, prescriptions and open refill requests.
-CHART_QUERIES = 15
+CHART_QUERIES = 16
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills and their count.
-DASHBOARD_QUERIES = 15
+DASHBOARD_QUERIES = 16
 
 
 def _chart(patient) -> str:

@@ -110,7 +110,7 @@ def test_the_record_list_queries_do_not_grow_with_records(
     few, _ = _query_count(patient_client, url)
     make_records(patient, provider, 28, start=2)
     # Session, user, patient profile, the records, and the session's activity stamp (3).
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -199,7 +199,7 @@ def test_the_summary_queries_do_not_grow(
     make_prescriptions(patient, provider, 20, start=2)
     # Session, user, patient profile, upcoming appointments, records, prescriptions,
     # and the session's activity stamp (3).
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -292,7 +292,7 @@ def test_the_record_page_queries_do_not_grow_with_its_history(
     # Session, user, second factor, provider profile, the record, its history, its
     # prescriptions, the relationship check and the access-log insert, and the
     # session's activity stamp (3).
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         many, page = _query_count(provider_client, url)
 
     assert many == few
