@@ -36,10 +36,8 @@ def zone_of(source: Any) -> dt.tzinfo:
         return source
     if isinstance(source, str):
         return zone_named(source) or UTC
-    hours = getattr(source, "working_hours", None)
-    if isinstance(hours, dict):
-        return zone_named(hours.get("timezone")) or UTC
-    return UTC
+    zone = getattr(source, "zone", None)  # a provider profile
+    return zone if isinstance(zone, dt.tzinfo) else UTC
 
 
 def in_zone(value: dt.datetime, zone: Any) -> dt.datetime:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import tzinfo as dt_tzinfo
+
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from healthcare.db import TimestampedModel
+from patients.timezones import UTC, zone_named
 from providers.working_hours import normalise_working_hours
 
 
@@ -47,6 +50,15 @@ class ProviderProfile(TimestampedModel):
     @property
     def full_name(self) -> str:
         return self.user.full_name
+
+    @property
+    def zone(self) -> dt_tzinfo:
+        """The zone the provider works in (working_hours["timezone"]); UTC until it is set.
+
+        The one answer to "whose clock is this appointment on" for every page.
+        """
+        hours = self.working_hours if isinstance(self.working_hours, dict) else {}
+        return zone_named(hours.get("timezone")) or UTC
 
     @property
     def display_name(self) -> str:

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from messaging.selectors import latest_unread, unread_count
 from patients.models import EmergencyAccess, PatientProfile
 from patients.policy import visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
-from providers.working_hours import local_day_bounds, timezone_names
+from providers.working_hours import local_day_bounds
 from scheduling.models import Appointment
 from scheduling.selectors import appointments_of_provider_between
 
@@ -56,12 +55,8 @@ def recent_patients_of_provider(
 
 
 def provider_timezone(provider: ProviderProfile) -> ZoneInfo:
-    """The zone the provider works in; the site's zone until they have set working hours."""
-    hours = provider.working_hours if isinstance(provider.working_hours, dict) else {}
-    name = hours.get("timezone")
-    if isinstance(name, str) and name in timezone_names():
-        return ZoneInfo(name)
-    return ZoneInfo(settings.TIME_ZONE)
+    """The zone the provider works in; UTC until they have set working hours."""
+    return provider.zone
 
 
 def active_emergency_access(user: User, patient: PatientProfile) -> EmergencyAccess | None:

@@ -93,8 +93,7 @@ def provider_hours(provider: ProviderProfile) -> WorkingHours | None:
 
 def provider_zone(provider: ProviderProfile) -> ZoneInfo:
     """The zone the provider works in; UTC until they set working hours."""
-    hours = provider_hours(provider)
-    return hours.tz if hours is not None else UTC
+    return provider.zone
 
 
 def booking_window(
