@@ -271,4 +271,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Axes reports every successful sign-in at INFO; failures and lockouts stay visible.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
