@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.consumers import PortalConsumer
 from accounts.models import Role, User
 from assistant import speech
+from assistant.conversation import save_turn, saved_state
 from assistant.dialogue import Reply, emergency_reply, role_of
 from assistant.nlu import check_emergency
 from assistant.services import UtteranceInvalid, interaction_log, utterance_respond
@@ -60,7 +61,7 @@ class AssistantConsumer(PortalConsumer):
         return self.portal_user
 
     async def on_connect(self) -> None:
-        self.state = None
+        self.state = await database_sync_to_async(saved_state)(self._session_key())
         status = speech.voice_status()
         await self.send_json({"type": "ready", "voice": status.available, "reason": status.reason})
 
@@ -80,6 +81,7 @@ class AssistantConsumer(PortalConsumer):
             await self.send_json({"type": "cancelled"})
         elif kind == "reset":
             self.state = None
+            await database_sync_to_async(save_turn)(self._session_key(), state=None, reply=None)
             await self.send_json({"type": "reset"})
         else:
             await self._error("unknown", _("Unknown message type."))
@@ -137,6 +139,8 @@ class AssistantConsumer(PortalConsumer):
         self.alerted = None
         self.alert_state = None
         self.last_partial = ""
+        # Whether a note is being dictated decides what counts as an emergency in the partials.
+        self.state = await database_sync_to_async(saved_state)(self._session_key())
         await self.send_json({"type": "listening"})
 
     async def _stop(self) -> None:
@@ -175,6 +179,9 @@ class AssistantConsumer(PortalConsumer):
         assert reply is not None and self.user is not None
         user = self.user
 
+        session_key = self._session_key()
+        state = self.alert_state
+
         def log() -> None:
             with set_actor(user):
                 interaction_log(
@@ -184,9 +191,10 @@ class AssistantConsumer(PortalConsumer):
                     detected_intent=reply.intent,
                     confidence_score=reply.confidence,
                 )
+            save_turn(session_key, state=state, reply=reply.to_json())
 
         await database_sync_to_async(log)()
-        self.state = self.alert_state
+        self.state = state
         self.alerted = None
 
     def _drop_stream(self) -> None:
@@ -198,11 +206,15 @@ class AssistantConsumer(PortalConsumer):
     async def _answer(self, text: str) -> None:
         user = self.user
         assert user is not None
-        state = self.state
+        session_key = self._session_key()
 
         def respond() -> tuple[Reply, dict[str, Any]]:
+            # The session holds the conversation, shared with the page's forms.
+            state = saved_state(session_key)
             with set_actor(user):
-                return utterance_respond(user=user, text=text, state=state)
+                reply, new_state = utterance_respond(user=user, text=text, state=state)
+            save_turn(session_key, state=new_state, reply=reply.to_json())
+            return reply, new_state
 
         try:
             reply, self.state = await database_sync_to_async(respond)()
@@ -210,6 +222,9 @@ class AssistantConsumer(PortalConsumer):
             await self._error("text", str(exc))
             return
         await self.send_json({"type": "reply", "reply": reply.to_json()})
+
+    def _session_key(self) -> str | None:
+        return getattr(self.scope.get("session"), "session_key", None)
 
     async def _error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})

@@ -12,8 +12,9 @@ Every utterance is checked for an emergency before anything else, in every
 state. An emergency never runs an action; it answers with 911 (988 for
 suicidal thoughts) and offers to pass the message to the care team.
 
-The state is a small JSON-able dict, kept in the session (HTTP) or in the
-socket's consumer (voice), so a conversation survives between turns.
+The state is a small JSON-able dict, kept in the user's session by the page
+and the socket alike (assistant/conversation.py), so a conversation survives
+between turns and across a switch from one to the other.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ _YES = re.compile(
 _NO = re.compile(
     r"^(?:no|nope|nah|no thanks|no thank you|don't|do not|cancel|stop|never mind|nevermind|not now|wait|hold on|don't send it|do not send it|forget it|no don't)(?: .*)?$"
 )
+# A bare date ("next week", "tomorrow at 3") reads as booking or moving; while one of
+# the two waits for a date, it answers that question rather than starting the other.
+_DATE_LED = frozenset({Intent.BOOK, Intent.RESCHEDULE})
 _ABANDON = re.compile(r"^(?:never mind|nevermind|forget it|cancel that|stop|start over|quit|exit)$")
 _ORDINAL_CHOICE = {
     "first": 0,
@@ -159,7 +163,9 @@ def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, 
     suggestions: list[str] = []
     awaiting = None
     if role == "patient":
-        text += " " + _("Would you like me to tell your care team as well?")
+        text += " " + _(
+            "Would you like me to tell your care team as well? I'll send them this conversation."
+        )
         state = DialogueState(
             intent=Intent.CONTACT_PROVIDER.value,
             awaiting="slot",
@@ -251,7 +257,10 @@ class Dialogue:
             collected["when"] = when.to_json()
         turn = self._turn(understanding, collected, answering)
         outcome = action.start(turn)
-        return self._after(action, outcome, turn, understanding.confidence)
+        # An answer to the action's own question is that action by construction (the
+        # classifier's guess for "next week" or "my knee hurts" says nothing about it).
+        confidence = 1.0 if answering else understanding.confidence
+        return self._after(action, outcome, turn, confidence)
 
     def _on_slot(
         self, understanding: Understanding, state: DialogueState
@@ -268,7 +277,7 @@ class Dialogue:
         slot = state.slot or ""
         if slot in action.free_text_slots:
             slots[slot] = understanding.text
-        elif self._switches(understanding, action):
+        elif self._switches(understanding, action, answering_when=slot in action.when_slots):
             return self._fresh(understanding)
         return self._run(action.intent, understanding, slots=slots, answering=slot)
 
@@ -279,18 +288,36 @@ class Dialogue:
         if action is None:
             return self._fresh(understanding)
         turn = self._turn(understanding, dict(state.slots), "confirm")
+        # An explicit pick of an offered option ("the second one") is itself the
+        # confirmation; it wins over a bare yes/no and over a change of subject.
+        picked = action.choose(turn)
+        if picked is not None:
+            return self._after(action, picked, turn, 1.0)
         if _YES.match(understanding.normalised):
-            return self._after(action, action.confirmed(turn), turn, 1.0, finished=True)
-        if _NO.match(understanding.normalised):
+            # Not `finished`: a refusal (the slot was just taken) may come with a new proposal.
+            return self._after(action, action.confirmed(turn), turn, 1.0)
+        said_no = bool(_NO.match(understanding.normalised))
+        if said_no and understanding.when.empty:
+            # "no", "cancel", "never mind": the answer to this question, not a new request.
             return self._after(action, action.declined(turn), turn, 1.0, finished=True)
-        if self._switches(understanding, action):
+        # While times are on offer, a date is a different time asked for, not a new request.
+        offering = bool(state.slots.get("options")) and not understanding.when.empty
+        if not said_no and self._switches(understanding, action, answering_when=offering):
             return self._fresh(understanding)
-        reply, _state = self._reply(
-            Outcome(_("Please answer yes or no."), suggestions=[_("Yes"), _("No")]),
-            action.intent,
-            0.0,
-            state,
-        )
+        revised = action.revise(turn)  # "no, friday instead"
+        if revised is not None:
+            return self._after(action, revised, turn, 1.0)
+        if said_no:
+            return self._after(action, action.declined(turn), turn, 1.0, finished=True)
+        if state.slots.get("options"):
+            nudge = Outcome(
+                _("Please answer yes or no, or say which of the times you want."),
+                suggestions=[str(s) for s in state.slots.get("suggestions") or []]
+                or [_("Yes"), _("No")],
+            )
+        else:
+            nudge = Outcome(_("Please answer yes or no."), suggestions=[_("Yes"), _("No")])
+        reply, _state = self._reply(nudge, action.intent, 0.0, state)
         reply.awaiting = "confirm"
         return reply, state
 
@@ -336,7 +363,7 @@ class Dialogue:
             if outcome.confirm:
                 # The person already said yes: send without asking twice.
                 turn.slots = dict(outcome.slots or turn.slots)
-                return self._after(action, action.confirmed(turn), turn, 1.0, finished=True)
+                return self._after(action, action.confirmed(turn), turn, 1.0)
             return self._after(action, outcome, turn, 1.0)
         if _NO.match(understanding.normalised):
             return self._reply(
@@ -474,8 +501,12 @@ class Dialogue:
             answering=answering,
         )
 
-    def _switches(self, understanding: Understanding, action: Action) -> bool:
+    def _switches(
+        self, understanding: Understanding, action: Action, *, answering_when: bool = False
+    ) -> bool:
         prediction = understanding.prediction
+        if answering_when and prediction and {prediction.intent, action.intent} <= _DATE_LED:
+            return False
         return bool(
             prediction
             and prediction.intent != action.intent

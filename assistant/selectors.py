@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from accounts.models import User
+from django.db.models import Avg, Case, Count, F, Q, QuerySet, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import Role, User
 from assistant.models import AIInteraction
 from patients.models import PatientProfile
+from patients.policy import patient_filter
 from providers.models import ProviderProfile, RelationshipStatus
 
 
@@ -22,6 +30,25 @@ def recent_conversation(user: User, *, limit: int = 20) -> list[AIInteraction]:
     return list(reversed(interactions_of_user(user)[:limit]))
 
 
+# A hand-over to a person carries the exchanges of the last quarter hour, at most this many.
+TRANSCRIPT_WINDOW = dt.timedelta(minutes=15)
+TRANSCRIPT_EXCHANGES = 10
+
+
+def transcript_of_conversation(
+    user: User, *, now: dt.datetime | None = None
+) -> list[AIInteraction]:
+    """The user's recent exchanges (the conversation being handed over), oldest first."""
+    since = (now or timezone.now()) - TRANSCRIPT_WINDOW
+    recent = interactions_of_user(user).filter(interaction_timestamp__gte=since)
+    return list(reversed(recent[:TRANSCRIPT_EXCHANGES]))
+
+
+def provider_by_id(provider_id: Any) -> ProviderProfile | None:
+    """A provider of the practice (the directory is not PHI), or None."""
+    return ProviderProfile.objects.select_related("user").filter(pk=provider_id).first()
+
+
 def providers_of_patient(patient: PatientProfile) -> list[ProviderProfile]:
     """The providers currently caring for the patient, by name."""
     return list(
@@ -31,3 +58,174 @@ def providers_of_patient(patient: PatientProfile) -> list[ProviderProfile]:
         .select_related("user")
         .order_by("user__full_name")
     )
+
+
+# --- Analytics (staff and providers) -----------------------------------------------
+
+ANALYTICS_DAYS = 30
+# Below this the dialogue asked instead of acting (dialogue.CONFIDENCE_THRESHOLD).
+LOW_CONFIDENCE = 0.5
+LOW_CONFIDENCE_LISTED = 25
+
+
+def is_verified_staff(user: User) -> bool:
+    """Practice staff signed in with their second factor (they see every interaction)."""
+    verified = getattr(user, "is_verified", None)
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.is_staff
+        and callable(verified)
+        and verified()
+    )
+
+
+def interactions_for_analytics(user: User) -> QuerySet[AIInteraction]:
+    """The interactions `user` may study: staff all; a provider their own and those of the
+    patients the patient policy lets them see; anyone else none."""
+    if is_verified_staff(user):
+        return AIInteraction.objects.all()
+    if getattr(user, "is_authenticated", False) and user.role == Role.PROVIDER:
+        # Rows of patient users are matched through user -> patient_profile in SQL (EXISTS).
+        return AIInteraction.objects.filter(
+            Q(user=user) | patient_filter(user, path="user__patient_profile")
+        )
+    return AIInteraction.objects.none()
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: dt.date
+    interactions: int
+    appointments: int
+    transfers: int
+
+
+@dataclass(frozen=True)
+class IntentCount:
+    intent: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class AssistantAnalytics:
+    first_day: dt.date
+    last_day: dt.date
+    days: list[DayCount]
+    total: int
+    average_confidence: float | None
+    appointments: int
+    transfers: int
+    # Led to an appointment, a transfer, or both (each interaction counted once).
+    acted: int
+    intents: list[IntentCount]
+    low_confidence: list[AIInteraction]
+
+    def _share(self, part: int) -> float:
+        return part / self.total if self.total else 0.0
+
+    @property
+    def appointment_share(self) -> float:
+        return self._share(self.appointments)
+
+    @property
+    def transfer_share(self) -> float:
+        return self._share(self.transfers)
+
+    @property
+    def acted_share(self) -> float:
+        return self._share(self.acted)
+
+    @property
+    def low_confidence_patient_ids(self) -> list[Any]:
+        """The patients whose words are in the low-confidence list (their PHI is shown)."""
+        return list(
+            dict.fromkeys(i.patient_id for i in self.low_confidence if i.patient_id is not None)
+        )
+
+
+def assistant_analytics(
+    user: User, *, tz: ZoneInfo, now: dt.datetime | None = None, days: int = ANALYTICS_DAYS
+) -> AssistantAnalytics:
+    """The last `days` days (in `tz`) of the interactions `user` may study, aggregated in SQL.
+
+    Four queries whatever the number of rows: per day, totals, intent mix, and
+    the newest low-confidence utterances.
+    """
+    now = now or timezone.now()
+    last_day = now.astimezone(tz).date()
+    first_day = last_day - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
+    rows = interactions_for_analytics(user).filter(interaction_timestamp__gte=since)
+    appointment = Q(resulted_in_appointment=True)
+    transfer = Q(resulted_in_provider_transfer=True)
+
+    per_day = {
+        row["day"]: row
+        for row in rows.annotate(day=TruncDate("interaction_timestamp", tzinfo=tz))
+        .values("day")
+        .annotate(
+            n=Count("pk"),
+            appointments=Count("pk", filter=appointment),
+            transfers=Count("pk", filter=transfer),
+        )
+        .order_by("day")
+    }
+    day_counts = []
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        row = per_day.get(day, {})
+        day_counts.append(
+            DayCount(
+                day=day,
+                interactions=row.get("n", 0),
+                appointments=row.get("appointments", 0),
+                transfers=row.get("transfers", 0),
+            )
+        )
+
+    totals = rows.aggregate(
+        total=Count("pk"),
+        average=Avg("confidence_score"),
+        appointments=Count("pk", filter=appointment),
+        transfers=Count("pk", filter=transfer),
+        acted=Count(Case(When(appointment | transfer, then=1))),
+    )
+    total = totals["total"] or 0
+    intents = [
+        IntentCount(
+            intent=row["detected_intent"],
+            count=row["n"],
+            share=row["n"] / total if total else 0.0,
+        )
+        for row in rows.values("detected_intent")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "detected_intent")
+    ]
+    low_confidence = list(
+        rows.filter(confidence_score__lt=LOW_CONFIDENCE)
+        .exclude(detected_intent="emergency")
+        .select_related("user")
+        .annotate(patient_id=F("user__patient_profile__pk"))
+        .order_by("-interaction_timestamp")[:LOW_CONFIDENCE_LISTED]
+    )
+    return AssistantAnalytics(
+        first_day=first_day,
+        last_day=last_day,
+        days=day_counts,
+        total=total,
+        average_confidence=totals["average"],
+        appointments=totals["appointments"] or 0,
+        transfers=totals["transfers"] or 0,
+        acted=totals["acted"] or 0,
+        intents=intents,
+        low_confidence=low_confidence,
+    )
+
+
+def patients_by_id(ids: list[Any]) -> list[PatientProfile]:
+    """The patient profiles of `ids` (for the access log), without their encrypted fields."""
+    if not ids:
+        return []
+    return list(PatientProfile.objects.filter(pk__in=ids).defer("ssn", "ssn_hash"))

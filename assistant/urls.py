@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern] = [
     path("", views.chat, name="chat"),
     path("say/", views.utterance_text, name="utterance-text"),
     path("recording/", views.utterance_audio, name="utterance-audio"),
+    path("analytics/", views.analytics, name="analytics"),
 ]

@@ -8,8 +8,14 @@ these endpoints for JSON when the socket is not available.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,15 +24,24 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import portal_required
 from accounts.models import Role
+from assistant.charts import daily_chart, intent_chart
+from assistant.conversation import LAST_REPLY_KEY, STATE_KEY
 from assistant.forms import RecordingForm, UtteranceForm
-from assistant.nlu.intents import warm_up
-from assistant.selectors import recent_conversation
+from assistant.nlu.intents import INTENT_LABELS, Intent, warm_up
+from assistant.selectors import (
+    LOW_CONFIDENCE,
+    assistant_analytics,
+    is_verified_staff,
+    patients_by_id,
+    recent_conversation,
+)
 from assistant.services import UtteranceInvalid, utterance_respond
 from assistant.speech import AudioError, SpeechUnavailable, transcribe_wav, voice_status
+from healthcare.net import client_ip
+from patients.models import PHIResource
+from patients.services import phi_access_record
+from providers.selectors import provider_timezone
 
-# The conversation state and the last reply's links, between requests.
-STATE_KEY = "assistant_dialogue"
-LAST_REPLY_KEY = "assistant_last_reply"
 CONVERSATION_LENGTH = 20
 
 
@@ -121,3 +136,62 @@ def utterance_audio(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
         return _page(request, recording_form=form, status=status)
     return _answer(request, transcript, transcript=transcript)
+
+
+# --- Analytics ---------------------------------------------------------------------------
+
+
+def staff_or_provider_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Practice staff with a verified second factor, or a provider of the portal.
+
+    Staff have no portal profile, so neither portal's decorator lets them in.
+    Patients, and staff without their second factor, get 403.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if is_verified_staff(user):
+            return view(request, *args, **kwargs)
+        if user.role == Role.PROVIDER and hasattr(user, "provider_profile"):
+            if not user.is_verified():
+                return redirect("accounts:mfa-setup")
+            return view(request, *args, **kwargs)
+        raise PermissionDenied
+
+    return wrapper
+
+
+def _intent_label(value: str) -> str:
+    try:
+        return str(INTENT_LABELS[Intent(value)])
+    except ValueError:
+        return value
+
+
+@staff_or_provider_required
+@never_cache
+@require_GET
+def analytics(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    staff = is_verified_staff(user)
+    tz = ZoneInfo(settings.TIME_ZONE) if staff else provider_timezone(user.provider_profile)
+    figures = assistant_analytics(user, tz=tz)
+    # The low-confidence utterances are the patients' own words: showing them is a PHI access.
+    ip_address = client_ip(request)
+    for patient in patients_by_id(figures.low_confidence_patient_ids):
+        phi_access_record(
+            accessor=user, patient=patient, resource=PHIResource.ASSISTANT, ip_address=ip_address
+        )
+    context: dict[str, Any] = {
+        "base_template": "base.html" if staff else "portal_provider.html",
+        "staff": staff,
+        "tz": tz,
+        "figures": figures,
+        "daily": daily_chart(figures.days),
+        "intent_chart": intent_chart(figures.intents, label=_intent_label),
+        "low_confidence": [(i, _intent_label(i.detected_intent)) for i in figures.low_confidence],
+        "low_confidence_percent": round(LOW_CONFIDENCE * 100),
+    }
+    return render(request, "assistant/analytics.html", context)

@@ -5,9 +5,11 @@ is recognised and again after each answer to a question the action asked; the
 action answers with an Outcome that either finishes ("You have 2
 appointments..."), asks for something missing (`ask="when"`: the next
 utterance answers it), or proposes something to confirm (`confirm=True`: the
-next yes runs `confirmed(turn)`, a no runs `declined(turn)`). Anything that
-changes data happens only in `confirmed`, through the same services (and so
-the same access rules) as the portal pages.
+next yes runs `confirmed(turn)`, a no runs `declined(turn)`). A proposal may
+offer several options (free slots): `choose(turn)` handles an answer that
+picks one, `revise(turn)` one that asks for something else. Anything that
+changes data happens only in `confirmed` or on an explicit pick in `choose`,
+through the same services (and so the same access rules) as the portal pages.
 
 Slots travel between turns in `turn.slots`, which must stay JSON-serialisable
 (it lives in the session or the socket): store ids as strings, dates as ISO.
@@ -20,6 +22,7 @@ To add an action (booking, refills...): subclass Action, set `intent` and
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -49,6 +52,14 @@ class Link:
 
     def to_json(self) -> dict[str, str]:
         return {"label": self.label, "url": self.url}
+
+
+def slot_uuid(value: Any) -> uuid.UUID | None:
+    """An id kept in the slots, or None when it is missing or not an id at all."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def page_link(url_name: str, label: str, **kwargs: Any) -> Link | None:
@@ -143,12 +154,24 @@ class Action:
     roles: ClassVar[frozenset[str]] = frozenset({"patient"})
     # Slots whose answer is the whole utterance (a message, a note), not something to parse.
     free_text_slots: ClassVar[frozenset[str]] = frozenset()
+    # Slots whose answer is a date or time ("which day?").
+    when_slots: ClassVar[frozenset[str]] = frozenset()
 
     def start(self, turn: Turn) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
 
     def confirmed(self, turn: Turn) -> Outcome:
         return Outcome(_("Done."))
+
+    def choose(self, turn: Turn) -> Outcome | None:
+        """While a proposal waits for yes or no: the outcome when the answer picks one of
+        several options offered ("the second one", "two thirty"), else None."""
+        return None
+
+    def revise(self, turn: Turn) -> Outcome | None:
+        """While a proposal waits for yes or no: a new proposal when the answer changes
+        what was asked for ("what about friday?"), else None."""
+        return None
 
     def declined(self, turn: Turn) -> Outcome:
         return Outcome(_("All right, I have not done anything."))

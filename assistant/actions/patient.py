@@ -11,9 +11,15 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from assistant.actions.base import Action, Link, Outcome, Turn, page_link
+from assistant.actions.base import Action, Outcome, Turn, page_link, slot_uuid
 from assistant.nlu.intents import Intent
-from assistant.selectors import providers_of_patient
+from assistant.nlu.when import When
+from assistant.selectors import (
+    provider_by_id,
+    providers_of_patient,
+    transcript_of_conversation,
+)
+from messaging.models import MESSAGE_MAX_LENGTH
 from messaging.services import MessageNotAllowed, message_send
 from prescriptions.selectors import active_prescriptions_for_patient
 from providers.models import ProviderProfile
@@ -44,16 +50,21 @@ def provider_zone(provider: ProviderProfile) -> Any:
 
 def describe_when(turn: Turn) -> str:
     """ "Tuesday 18 March at 15:30" for what the user asked, or ""."""
-    when = turn.when
+    return when_phrase(turn.when)
+
+
+def when_phrase(when: When) -> str:
+    """ "Tuesday 18 March in the afternoon" for a When, or "" when it says nothing."""
     if when.date is None and when.time is None and when.part_of_day is None:
         return ""
     parts = []
     if when.date is not None:
-        parts.append(
-            _("the week of %(day)s") % {"day": spoken_day(when.date)}
-            if when.precision == "week"
-            else spoken_day(when.date)
-        )
+        if when.precision == "week":
+            parts.append(_("the week of %(day)s") % {"day": spoken_day(when.date)})
+        elif when.precision == "month":
+            parts.append(formats.date_format(when.date, "F Y"))
+        else:
+            parts.append(spoken_day(when.date))
     if when.time is not None:
         parts.append(_("at %(time)s") % {"time": when.time.strftime("%H:%M")})
     elif when.part_of_day:
@@ -219,6 +230,25 @@ _MESSAGE_BODY = re.compile(
 )
 
 
+def transfer_content(turn: Turn, message: str) -> str:
+    """The message, then the conversation with the assistant that led to it (oldest lines
+    dropped first when it would not fit in one message)."""
+    head = f"{message}\n\n{_('(Sent through the assistant.)')}"
+    speaker = turn.user.full_name
+    lines: list[str] = []
+    for exchange in transcript_of_conversation(turn.user, now=turn.now):
+        lines.append(f"{speaker}: {exchange.input_text}")
+        lines.append(f"{_('Assistant')}: {exchange.response_text}")
+    lines.append(f"{speaker}: {turn.text}")
+    title = _("Conversation with the assistant:")
+    while lines:
+        content = f"{head}\n\n{title}\n" + "\n".join(lines)
+        if len(content) <= MESSAGE_MAX_LENGTH:
+            return content
+        lines.pop(0)
+    return head
+
+
 class ContactProvider(Action):
     """Pass a message to one of the patient's providers: the assistant's transfer to a person."""
 
@@ -253,7 +283,10 @@ class ContactProvider(Action):
                 slots=slots,
             )
         return Outcome(
-            _("I'll send this to %(name)s: “%(message)s”. Shall I send it?")
+            _(
+                "I'll send this to %(name)s, with our conversation so far: “%(message)s”. "
+                "Shall I send it?"
+            )
             % {"name": provider.display_name, "message": message},
             confirm=True,
             slots=slots,
@@ -274,56 +307,36 @@ class ContactProvider(Action):
         return None
 
     def confirmed(self, turn: Turn) -> Outcome:
-        providers = {str(p.pk): p for p in providers_of_patient(turn.patient)}
-        provider = providers.get(turn.slots.get("provider_id", ""))
+        provider_id = slot_uuid(turn.slots.get("provider_id"))
+        provider = provider_by_id(provider_id) if provider_id else None
         message = (turn.slots.get("message") or "").strip()
         if provider is None or not message:
             return Outcome(_("I could not send that message; please try again."))
+        # Whether the patient may still write to them (care ended meanwhile?) is messaging's call.
         try:
+            # messaging's own service: its policy, and the real-time push after commit.
             message_send(
-                sender=turn.user,
-                receiver=provider.user,
-                content=f"{message}\n\n{_('(Sent through the assistant.)')}",
+                sender=turn.user, receiver=provider.user, content=transfer_content(turn, message)
             )
         except MessageNotAllowed as exc:
             return Outcome(str(exc))
         except ValidationError as exc:
             return Outcome(" ".join(exc.messages))
-        links = [link for link in [page_link("messaging:inbox", _("Your messages"))] if link]
+        conversation = page_link(
+            "messaging:conversation",
+            _("Open your conversation with %(name)s") % {"name": provider.display_name},
+            user_id=provider.user_id,
+        ) or page_link("messaging:inbox", _("Your messages"))
         return Outcome(
-            _("Sent. %(name)s's team will answer in your Messages. In an emergency call 911.")
+            _(
+                "Sent, with our conversation, to %(name)s. Their team will answer in your Messages; "
+                "I'm opening the conversation. In an emergency call 911."
+            )
             % {"name": provider.display_name},
-            links=links,
+            links=[conversation] if conversation else [],
+            navigate=conversation.url if conversation else None,
             resulted_in_provider_transfer=True,
         )
 
     def declined(self, turn: Turn) -> Outcome:
         return Outcome(_("All right, I have not sent anything."))
-
-
-class NotYetAvailable(Action):
-    """An intent the assistant understands but cannot carry out yet: it points to the page that can.
-
-    Replaced by a real action (same intent) when one is registered.
-    """
-
-    def __init__(
-        self, intent: Intent, roles: frozenset[str], what: str, url_name: str, label: str
-    ) -> None:
-        self.intent = intent
-        self.roles = roles
-        self._what = what
-        self._url_name = url_name
-        self._label = label
-
-    def start(self, turn: Turn) -> Outcome:
-        asked = describe_when(turn)
-        text = _("I can't %(what)s for you by voice yet.") % {"what": self._what}
-        if asked:
-            text += " " + _("You asked about %(when)s.") % {"when": asked}
-        link = page_link(self._url_name, self._label)
-        links: list[Link] = []
-        if link:
-            text += " " + _("You can do it on the %(page)s page.") % {"page": self._label}
-            links.append(link)
-        return Outcome(text, links=links)

@@ -96,6 +96,28 @@ INTENT_PHRASES = {
 }
 
 
+# How an intent is named on the analytics page.
+INTENT_LABELS = {
+    Intent.BOOK: _("Book an appointment"),
+    Intent.CANCEL: _("Cancel an appointment"),
+    Intent.RESCHEDULE: _("Move an appointment"),
+    Intent.LIST_APPOINTMENTS: _("Upcoming appointments"),
+    Intent.REFILL: _("Request a refill"),
+    Intent.LIST_PRESCRIPTIONS: _("Prescriptions"),
+    Intent.VIEW_RECORDS: _("Records"),
+    Intent.CONTACT_PROVIDER: _("Message the care team"),
+    Intent.OFFICE_INFO: _("Office hours and location"),
+    Intent.SCHEDULE_TODAY: _("Provider: schedule"),
+    Intent.NEXT_PATIENT: _("Provider: next patient"),
+    Intent.OPEN_CHART: _("Provider: open a chart"),
+    Intent.PENDING_REFILLS: _("Provider: pending refills"),
+    Intent.DICTATE_NOTE: _("Provider: dictate a note"),
+    Intent.GREETING: _("Greeting or help"),
+    Intent.OUT_OF_SCOPE: _("Out of scope"),
+    Intent.EMERGENCY: _("Emergency"),
+}
+
+
 def intents_for_role(role: str) -> frozenset[Intent]:
     own = PROVIDER_INTENTS if role == "provider" else PATIENT_INTENTS
     return own | SHARED_INTENTS

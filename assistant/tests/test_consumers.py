@@ -107,6 +107,33 @@ async def test_a_conversation_keeps_its_state_on_the_socket(patient, no_voice) -
     await communicator.disconnect()
 
 
+@database_sync_to_async
+def _ask_over_http(user, text: str) -> str:
+    """Ask on the page (JSON fallback, as before the socket opens); the session's key."""
+    client = Client()
+    client.force_login(user)
+    response = client.post("/assistant/say/", {"text": text}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return client.session.session_key
+
+
+async def test_a_conversation_begun_on_the_page_continues_on_the_socket(patient, no_voice) -> None:
+    key = await _ask_over_http(patient.user, "send a message to my doctor")
+    communicator = _communicator(key)
+    connected, _code = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from(timeout=5)
+    await communicator.send_json_to({"type": "text", "text": "please call me about my results"})
+    reply, _ = await _until(communicator, "reply")
+    assert reply["reply"]["awaiting"] == "confirm" and "Shall I send it?" in reply["reply"]["text"]
+    await communicator.send_json_to({"type": "text", "text": "yes"})
+    reply, _ = await _until(communicator, "reply")
+    assert "Sent" in reply["reply"]["text"]
+    message = await database_sync_to_async(Message.objects.get)()
+    assert message.content.startswith("please call me about my results")
+    await communicator.disconnect()
+
+
 async def test_without_a_model_voice_is_refused_with_the_reason(patient, no_voice) -> None:
     communicator, _ready = await _connected(patient.user)
     await communicator.send_json_to({"type": "start", "sample_rate": 16000})

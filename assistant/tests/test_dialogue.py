@@ -9,26 +9,13 @@ from django.utils import timezone
 
 from assistant.models import AIInteraction
 from assistant.services import UtteranceInvalid, utterance_respond
+from assistant.tests.helpers import Conversation
 from messaging.models import Message
 from records.models import MedicalRecord
 from scheduling.models import Appointment
 from scheduling.services import appointment_create
 
 pytestmark = pytest.mark.django_db
-
-
-class Conversation:
-    """Says things as one user, keeping the state between turns like the page does."""
-
-    def __init__(self, user) -> None:
-        self.user = user
-        self.state = None
-        self.replies = []
-
-    def say(self, text: str):
-        reply, self.state = utterance_respond(user=self.user, text=text, state=self.state)
-        self.replies.append(reply)
-        return reply
 
 
 def _future(days: int, hour: int = 15) -> dt.datetime:
@@ -164,12 +151,12 @@ def test_prescriptions_are_listed_and_a_named_one_described(patient, prescriptio
     assert "Metformin 500 mg, twice daily" in reply.text and "Lisinopril" not in reply.text
 
 
-def test_booking_is_understood_and_pointed_to_its_page_until_its_action_exists(patient) -> None:
+def test_a_spoken_time_is_proposed_and_nothing_booked_before_yes(patient) -> None:
     reply = Conversation(patient.user).say(
         "book me with doctor patel next tuesday at three thirty p m"
     )
-    assert reply.intent == "book_appointment"
-    assert "at 15:30" in reply.text
+    assert reply.intent == "book_appointment" and reply.awaiting == "confirm"
+    assert "at 15:30" in reply.text and "Shall I book it?" in reply.text
     assert not Appointment.objects.exists()
 
 

@@ -17,6 +17,7 @@
   var status = document.getElementById("voice-status");
   var partial = document.getElementById("partial");
   var MAX_SECONDS = 25;
+  var NAVIGATE_DELAY_MS = 1500;
 
   var socket = null;
   var voiceOn = false;
@@ -82,7 +83,12 @@
     var item = addTurn("assistant", reply.text, reply.emergency);
     if (reply.emergency) { item.setAttribute("role", "alert"); }
     showExtras(reply);
-    if (reply.navigate) { window.location.assign(reply.navigate); }
+    // A page to go to (a chart, the conversation a message went to): after a moment,
+    // so the answer is seen (and read out by a screen reader) first. The reply's link
+    // stays on the page in case the browser blocks it.
+    if (reply.navigate) {
+      window.setTimeout(function () { window.location.assign(reply.navigate); }, NAVIGATE_DELAY_MS);
+    }
   }
 
   // --- Typed questions ------------------------------------------------------------
