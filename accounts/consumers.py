@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -12,6 +13,8 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.sessions import session_user
+
+logger = logging.getLogger(__name__)
 
 # Close code for "your session ended": the page reloads into the sign-in screen.
 CLOSE_SESSION_ENDED = 4401
@@ -97,7 +100,14 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
     async def _watch_session(self) -> None:
         while True:
             await asyncio.sleep(settings.WEBSOCKET_SESSION_CHECK_SECONDS)
-            if await self._current_user() is None:
+            try:
+                user = await self._current_user()
+            except Exception:
+                # A failed check (database going away at shutdown) must not
+                # leave the socket open on an unverified session.
+                logger.warning("Session check failed; closing the socket.", exc_info=True)
+                user = None
+            if user is None:
                 await self._end_session()
                 return
 

@@ -323,3 +323,11 @@ def test_audit_log_search_by_actor_works_with_the_custom_user(
     # Found through the actor's name alone: the entry's own text names only the patient.
     assert response.status_code == 200
     assert "Pat Q. Jones" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_index_links_to_the_staff_reports(staff_client) -> None:
+    page = staff_client.get("/admin/").content.decode()
+    assert 'href="/assistant/analytics/"' in page
+    assert 'href="/admin/patients/emergencyaccess/"' in page
+    assert staff_client.get("/assistant/analytics/").status_code == 200

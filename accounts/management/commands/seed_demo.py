@@ -113,6 +113,16 @@ VISITS = [
 ]
 
 
+DEMO_INTERACTIONS = [
+    ("when is my next appointment", "Your next appointment is on your dashboard.", "list_appointments", 0.93, False, False),
+    ("i need to see doctor patel next tuesday afternoon", "Dr. Patel is free at 2:00 PM. Shall I book it?", "book_appointment", 0.88, True, False),
+    ("i want to talk to my doctor", "I have passed your message to Dr. Patel.", "contact_provider", 0.86, False, True),
+    ("can i get more of my allergy pills", "I can ask Dr. Patel for a refill of Cetirizine. Shall I?", "request_refill", 0.81, False, False),
+    ("what time does the office open", "Dr. Patel sees patients weekdays from 9:00.", "office_info", 0.77, False, False),
+    ("hmm the thing from last time", "Sorry, I did not catch that. Do you want to book, cancel or ask about a prescription?", "out_of_scope", 0.31, False, False),
+]
+
+
 def _slot(provider: ProviderProfile, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     tz = ZoneInfo(provider.working_hours["timezone"])
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz).astimezone(dt.UTC)
@@ -198,21 +208,19 @@ class Command(BaseCommand):
                 note="Running low, please renew before my trip.",
             )
 
-        interaction_log(
-            user=patients[0].user,
-            input_text="when is my next appointment",
-            response_text="Your next appointment is on your dashboard.",
-            detected_intent="list_appointments",
-            confidence_score=0.93,
-        )
-        interaction_log(
-            user=patients[1].user,
-            input_text="i want to talk to my doctor",
-            response_text="I have passed your message to Dr. Patel.",
-            detected_intent="transfer_to_provider",
-            confidence_score=0.88,
-            resulted_in_provider_transfer=True,
-        )
+        # A few weeks of assistant use, so the analytics page has something to show.
+        now = timezone.now()
+        for n, (text, reply, intent, confidence, booked, transferred) in enumerate(DEMO_INTERACTIONS * 3):
+            interaction_log(
+                user=patients[n % len(patients)].user,
+                input_text=text,
+                response_text=reply,
+                detected_intent=intent,
+                confidence_score=confidence,
+                resulted_in_appointment=booked,
+                resulted_in_provider_transfer=transferred,
+                at=now - dt.timedelta(days=(n * 2) % 27, hours=n % 7),
+            )
 
     def _past_visit(
         self, patient: PatientProfile, provider: ProviderProfile, visit: tuple, day: dt.date
