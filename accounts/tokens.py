@@ -7,6 +7,7 @@ password set) and the fingerprint no longer matches, so the link is spent.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -43,8 +44,6 @@ class OneTimeLink:
 
 
 def _is_uuid(value: object) -> bool:
-    import uuid
-
     try:
         uuid.UUID(str(value))
     except ValueError:
