@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -16,6 +14,7 @@ from assistant.models import AIInteraction
 from assistant.services import interaction_log
 from conftest import login_verified
 from patients.models import PatientProfile
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -62,13 +61,6 @@ def _make_interactions(count: int, *, start: int = 0) -> list[AIInteraction]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 def test_changelist_lists_interactions(admin_session: Client, interaction: AIInteraction) -> None:
     response = admin_session.get(reverse(CHANGELIST))
 
@@ -84,9 +76,9 @@ def test_changelist_queries_do_not_grow_with_interactions(admin_session: Client)
     _make_interactions(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_interactions(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert AIInteraction.objects.count() == 30
     assert "Speaker Person029" in page

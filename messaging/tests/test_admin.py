@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -17,6 +15,7 @@ from messaging.models import Message
 from messaging.services import message_create
 from patients.models import PatientProfile
 from providers.models import ProviderProfile
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +59,6 @@ def _make_messages(count: int, *, start: int = 0) -> list[Message]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 def test_changelist_lists_who_wrote_to_whom(admin_session: Client, message: Message) -> None:
     response = admin_session.get(reverse(CHANGELIST))
 
@@ -83,9 +75,9 @@ def test_changelist_queries_do_not_grow_with_messages(admin_session: Client) -> 
     _make_messages(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_messages(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert Message.objects.count() == 30
     assert "Writer Person029" in page

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -18,6 +16,7 @@ from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.services import prescription_create
 from providers.models import ProviderProfile
 from providers.services import provider_create
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -67,13 +66,6 @@ def _make_prescriptions(count: int, *, start: int = 0) -> list[Prescription]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 def test_changelist_lists_prescriptions(admin_session: Client, prescription: Prescription) -> None:
     response = admin_session.get(reverse(CHANGELIST))
 
@@ -89,9 +81,9 @@ def test_changelist_queries_do_not_grow_with_prescriptions(admin_session: Client
     _make_prescriptions(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_prescriptions(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert Prescription.objects.count() == 30
     assert "Treated Patient029" in page
@@ -215,9 +207,9 @@ def test_refill_request_changelist_queries_do_not_grow(admin_session: Client) ->
     _make_refills(3)
     admin_session.get(url)
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_refills(17, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert many == few
     assert "Treated Patient019" in page

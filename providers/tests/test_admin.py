@@ -6,9 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -17,6 +15,7 @@ from conftest import WORKING_HOURS, login_verified
 from patients.services import patient_create
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 from providers.services import provider_create, relationship_activate
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +62,6 @@ def _make_links(count: int, *, start: int = 0) -> list[ProviderPatient]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 # --- Provider profiles ---------------------------------------------------------
 
 
@@ -88,9 +80,9 @@ def test_profile_changelist_queries_do_not_grow_with_providers(admin_session: Cl
     _make_providers(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_providers(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert ProviderProfile.objects.count() == 30
     assert "Doctor Number029" in page
@@ -201,9 +193,9 @@ def test_relationship_changelist_queries_do_not_grow_with_rows(admin_session: Cl
     _make_links(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_links(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert ProviderPatient.objects.count() == 30
     assert "Cared Number029" in page

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -18,6 +16,7 @@ from providers.models import ProviderProfile
 from providers.services import provider_create
 from records.models import MedicalRecord
 from records.services import medical_record_create
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -62,13 +61,6 @@ def _make_records(count: int, *, start: int = 0) -> list[MedicalRecord]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 def test_changelist_lists_records(admin_session: Client, record: MedicalRecord) -> None:
     response = admin_session.get(reverse(CHANGELIST))
 
@@ -84,9 +76,9 @@ def test_changelist_queries_do_not_grow_with_records(admin_session: Client) -> N
     _make_records(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_records(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert MedicalRecord.objects.count() == 30
     assert "Charted Patient029" in page

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -18,6 +16,7 @@ from providers.models import ProviderProfile
 from providers.services import provider_create
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from scheduling.services import appointment_create
+from tests.admin_checks import query_count
 
 pytestmark = pytest.mark.django_db
 
@@ -58,13 +57,6 @@ def _make_appointments(count: int, *, start: int = 0) -> list[Appointment]:
     ]
 
 
-def _query_count(client: Client, url: str) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries), response.content.decode()
-
-
 def test_changelist_lists_appointments(admin_session: Client, appointment: Appointment) -> None:
     response = admin_session.get(reverse(CHANGELIST))
 
@@ -79,9 +71,9 @@ def test_changelist_queries_do_not_grow_with_appointments(admin_session: Client)
     _make_appointments(3)
     admin_session.get(url)  # warm per-process caches (content types) before counting
 
-    few, _ = _query_count(admin_session, url)
+    few, _ = query_count(admin_session, url)
     _make_appointments(27, start=3)
-    many, page = _query_count(admin_session, url)
+    many, page = query_count(admin_session, url)
 
     assert Appointment.objects.count() == 30
     assert "Booked Patient029" in page
