@@ -101,6 +101,32 @@ def _query_without_week(request: HttpRequest) -> str:
     return query.urlencode()
 
 
+def _submit_reschedule(
+    request: HttpRequest, appointment: Appointment, form: Form, *, patient_self: bool
+) -> tuple[Appointment | None, int, bool]:
+    """The POST half of rescheduling, shared by both portals.
+
+    Returns (moved appointment, page status, refused): `moved` on success;
+    `refused` when the move is not allowed at all (the message is flashed and
+    the caller returns to the appointment); otherwise the page is shown again
+    with `status` and the error next to the time field.
+    """
+    if request.method != "POST":
+        return None, 200, False
+    if not form.is_valid():
+        return None, 400, False
+    try:
+        moved = appointment_reschedule(
+            appointment=appointment, starts_at=form.cleaned_data["slot"], by=request.user
+        )
+    except SchedulingError as exc:
+        if not isinstance(exc, SlotUnavailable):
+            messages.error(request, exc.message)
+            return None, 200, True
+        return None, _slot_error(form, exc, patient_self=patient_self), False
+    return moved, 200, False
+
+
 def _posted(request: HttpRequest) -> Any:
     """The POST data on a POST (even an empty one), None on a GET: the form is bound or not."""
     return request.POST if request.method == "POST" else None
@@ -263,27 +289,15 @@ def patient_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -
     appointment = appointment_for_patient(request.user, appointment_id)
     if appointment is None:
         raise Http404
-    status = 200
     form = RescheduleForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            moved = appointment_reschedule(
-                appointment=appointment, starts_at=form.cleaned_data["slot"], by=request.user
-            )
-        except SchedulingError as exc:
-            if not isinstance(exc, SlotUnavailable):
-                messages.error(request, exc.message)
-                return redirect(
-                    "scheduling:patient-appointment-detail", appointment_id=appointment.pk
-                )
-            status = _slot_error(form, exc, patient_self=True)
-        else:
-            messages.success(
-                request, _("Your appointment has moved. A confirmation is on its way by email.")
-            )
-            return redirect("scheduling:patient-appointment-detail", appointment_id=moved.pk)
-    elif request.method == "POST":
-        status = 400
+    moved, status, refused = _submit_reschedule(request, appointment, form, patient_self=True)
+    if refused:
+        return redirect("scheduling:patient-appointment-detail", appointment_id=appointment.pk)
+    if moved is not None:
+        messages.success(
+            request, _("Your appointment has moved. A confirmation is on its way by email.")
+        )
+        return redirect("scheduling:patient-appointment-detail", appointment_id=moved.pk)
     context = {
         "appointment": appointment,
         "provider": appointment.provider,
@@ -546,25 +560,13 @@ def _provider_week(
 def provider_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     appointment = _provider_appointment(request, appointment_id)
     _log_access(request, appointment)
-    status = 200
     form = RescheduleForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            moved = appointment_reschedule(
-                appointment=appointment, starts_at=form.cleaned_data["slot"], by=request.user
-            )
-        except SchedulingError as exc:
-            if not isinstance(exc, SlotUnavailable):
-                messages.error(request, exc.message)
-                return _back_to_detail(appointment)
-            status = _slot_error(form, exc, patient_self=False)
-        else:
-            messages.success(
-                request, _("The appointment has moved and the patient is told by email.")
-            )
-            return _back_to_detail(moved)
-    elif request.method == "POST":
-        status = 400
+    moved, status, refused = _submit_reschedule(request, appointment, form, patient_self=False)
+    if refused:
+        return _back_to_detail(appointment)
+    if moved is not None:
+        messages.success(request, _("The appointment has moved and the patient is told by email."))
+        return _back_to_detail(moved)
     context = {
         "appointment": appointment,
         "form": form,
