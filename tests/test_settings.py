@@ -41,7 +41,7 @@ def _bare_env(**extra: str) -> dict[str, str]:
     """The machine's environment without any of the project's variables, and no .env file."""
     project_vars = {
         "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL",
-        "SSN_HASH_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE",
+        "SSN_HASH_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "EMAIL_URL",
     }
     env = {k: v for k, v in os.environ.items() if k not in project_vars}
     env["ENV_FILE"] = "/nonexistent/.env"
@@ -75,10 +75,39 @@ def test_production_mode_starts_with_only_the_three_required_variables(tmp_path:
 
 
 def test_deploy_checks_report_nothing_with_production_variables(tmp_path: Path) -> None:
-    env = _production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}")
+    env = _production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}", EMAIL_URL="smtp://127.0.0.1:25"
+    )
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_checks_fail_when_production_email_would_go_to_the_console(tmp_path: Path) -> None:
+    # No EMAIL_URL: the default console backend would print reset links to stdout.
+    env = _production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}")
+    result = _manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "healthcare.E001" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("debug", "backend", "fails"),
+    [
+        (False, "django.core.mail.backends.console.EmailBackend", True),
+        (False, "django.core.mail.backends.locmem.EmailBackend", True),
+        (False, "django.core.mail.backends.smtp.EmailBackend", False),
+        (True, "django.core.mail.backends.console.EmailBackend", False),
+    ],
+)
+def test_email_backend_check_refuses_non_delivering_backends_without_debug(
+    settings, debug: bool, backend: str, fails: bool
+) -> None:
+    from accounts.checks import check_email_backend_delivers
+
+    settings.DEBUG = debug
+    settings.EMAIL_BACKEND = backend
+    assert [m.id for m in check_email_backend_delivers()] == (["healthcare.E001"] if fails else [])
 
 
 def test_environment_wins_over_env_file(tmp_path: Path) -> None:
