@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "healthcare.middleware.HttpMethodAllowlistMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +90,9 @@ MIDDLEWARE = [
     # Last, so it sees the outcome of every sign-in attempt.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Methods the pages answer; anything else (TRACE, PUT, OPTIONS...) is a 405 before any view runs.
+HTTP_METHODS_ALLOWED = ("GET", "HEAD", "POST")
 
 ROOT_URLCONF = "healthcare.urls"
 WSGI_APPLICATION = "healthcare.wsgi.application"
@@ -210,6 +214,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# No script reads the token from the cookie: forms carry it in their hidden input.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Idle timeout: the session's expiry moves forward on every request.
