@@ -19,8 +19,10 @@ final one, so the 911/988 answer comes while the person is still speaking.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from auditlog.context import set_actor
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
@@ -31,7 +33,15 @@ from assistant import speech
 from assistant.conversation import save_turn, saved_state
 from assistant.dialogue import Reply, emergency_reply, role_of
 from assistant.nlu import check_emergency
-from assistant.services import UtteranceInvalid, interaction_log, utterance_respond
+from assistant.redaction import redact_for
+from assistant.services import (
+    UtteranceInvalid,
+    conversation_of,
+    interaction_log,
+    utterance_respond,
+    with_conversation,
+)
+from healthcare import ratelimits
 
 
 def _has_portal_profile(user: User) -> bool:
@@ -70,6 +80,14 @@ class AssistantConsumer(PortalConsumer):
 
     async def on_message(self, content: dict[str, Any]) -> None:
         kind = content.get("type")
+        if kind in ("text", "start") and not await self._allow_utterance():
+            # One counter per user with the page's endpoints: a second tab or the
+            # HTTP fallback does not start a fresh count.
+            await self._error(
+                "rate_limited",
+                _("Too many questions in a short time. Please wait a minute and try again."),
+            )
+            return
         if kind == "text":
             await self._answer(str(content.get("text") or ""))
         elif kind == "start":
@@ -107,7 +125,8 @@ class AssistantConsumer(PortalConsumer):
             return
         if heard.changed and heard.text != self.last_partial:
             self.last_partial = heard.text
-            await self.send_json({"type": "partial", "text": heard.text})
+            # Transcripts are shown redacted too (an SSN read out digit by digit).
+            await self.send_json({"type": "partial", "text": redact_for(self.user, heard.text)})
             await self._check_partial(heard.text)
 
     # --- Voice -----------------------------------------------------------------------
@@ -149,7 +168,7 @@ class AssistantConsumer(PortalConsumer):
             await self._error("not_listening", _("Nothing was being recorded."))
             return
         self.recognizer = None
-        text = (await speech.in_pool(recognizer.finish)).strip()
+        text = redact_for(self.user, (await speech.in_pool(recognizer.finish)).strip())
         await self.send_json({"type": "final", "text": text})
         if self.alerted is not None:
             # The emergency answer already went out on a partial transcript: log it once, with the words heard.
@@ -169,9 +188,11 @@ class AssistantConsumer(PortalConsumer):
         emergency = check_emergency(text, role_of(self.user), dictating=dictating)
         if emergency is None:
             return
-        reply, state = emergency_reply(emergency, role_of(self.user), text)
+        reply, state = emergency_reply(emergency, role_of(self.user), redact_for(self.user, text))
         self.alerted = reply
-        self.alert_state = state.to_dict()
+        # The emergency belongs to the conversation under way (a transfer passes it on).
+        conversation_id = conversation_of(self.state) or uuid.uuid4()
+        self.alert_state = with_conversation(state.to_dict(), conversation_id)
         await self.send_json({"type": "reply", "reply": reply.to_json(), "early": True})
 
     async def _log_alert(self, text: str) -> None:
@@ -190,6 +211,8 @@ class AssistantConsumer(PortalConsumer):
                     response_text=reply.text,
                     detected_intent=reply.intent,
                     confidence_score=reply.confidence,
+                    outcome=reply.outcome,
+                    conversation_id=conversation_of(state),
                 )
             save_turn(session_key, state=state, reply=reply.to_json())
 
@@ -222,6 +245,10 @@ class AssistantConsumer(PortalConsumer):
             await self._error("text", str(exc))
             return
         await self.send_json({"type": "reply", "reply": reply.to_json()})
+
+    async def _allow_utterance(self) -> bool:
+        # The cache may be Redis: a blocking call, so off the event loop.
+        return await sync_to_async(ratelimits.allow_user_action)("assistant-utterance", self.user)
 
     def _session_key(self) -> str | None:
         return getattr(self.scope.get("session"), "session_key", None)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,6 +111,9 @@ class Reply:
     navigate: str | None = None
     resulted_in_appointment: bool = False
     resulted_in_provider_transfer: bool = False
+    # models.InteractionOutcome: what the exchange came to, for the log and analytics.
+    outcome: str = "none"
+    preview: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +126,7 @@ class Reply:
             "suggestions": [str(s) for s in self.suggestions],
             "awaiting": self.awaiting,
             "navigate": self.navigate,
+            "preview": self.preview,
         }
 
 
@@ -185,6 +190,7 @@ def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, 
         crisis_line=emergency.crisis_line,
         suggestions=suggestions,
         awaiting=awaiting,
+        outcome="emergency_advised",
     )
     return reply, state
 
@@ -192,10 +198,17 @@ def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, 
 class Dialogue:
     """Answers one utterance at a time for one user; `respond` is the only entry point."""
 
-    def __init__(self, user: User, *, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        user: User,
+        *,
+        now: dt.datetime | None = None,
+        conversation_id: uuid.UUID | None = None,
+    ) -> None:
         self.user = user
         self.role = role_of(user)
         self.now = local_now(user, now)
+        self.conversation_id = conversation_id
 
     def respond(self, text: str, state: DialogueState) -> tuple[Reply, DialogueState]:
         text = " ".join((text or "").split())
@@ -205,7 +218,7 @@ class Dialogue:
             return emergency_reply(understanding.emergency, self.role, text)
         if not normalise(text):
             return self._reply(
-                Outcome(_("I didn't catch that. Could you say it again?")),
+                Outcome(_("I didn't catch that. Could you say it again?"), result="none"),
                 Intent.GREETING,
                 0.0,
                 state,
@@ -268,7 +281,7 @@ class Dialogue:
         action = action_for(state.intent or "")
         if action is None or _ABANDON.match(understanding.normalised):
             return self._reply(
-                Outcome(_("All right. What else can I do for you?")),
+                Outcome(_("All right. What else can I do for you?"), result="none"),
                 Intent.GREETING,
                 1.0,
                 DialogueState(),
@@ -317,6 +330,7 @@ class Dialogue:
             )
         else:
             nudge = Outcome(_("Please answer yes or no."), suggestions=[_("Yes"), _("No")])
+        nudge.result = "clarification"
         reply, _state = self._reply(nudge, action.intent, 0.0, state)
         reply.awaiting = "confirm"
         return reply, state
@@ -341,7 +355,7 @@ class Dialogue:
                 return self._fresh(understanding)
             if _NO.match(said):
                 return self._reply(
-                    Outcome(_("All right. What else can I do for you?")),
+                    Outcome(_("All right. What else can I do for you?"), result="none"),
                     Intent.GREETING,
                     1.0,
                     DialogueState(),
@@ -367,7 +381,7 @@ class Dialogue:
             return self._after(action, outcome, turn, 1.0)
         if _NO.match(understanding.normalised):
             return self._reply(
-                Outcome(_("All right. If things get worse, call 911.")),
+                Outcome(_("All right. If things get worse, call 911."), result="none"),
                 Intent.EMERGENCY,
                 1.0,
                 DialogueState(),
@@ -444,6 +458,7 @@ class Dialogue:
             confidence=prediction.confidence,
             suggestions=[str(INTENT_PHRASES[c]).capitalize() for c in candidates],
             awaiting="clarify",
+            outcome="clarification",
         )
         return reply, state
 
@@ -456,15 +471,19 @@ class Dialogue:
         *,
         finished: bool = False,
     ) -> tuple[Reply, DialogueState]:
+        if finished and outcome.result is None:
+            outcome.result = "none"  # declined: nothing was done
+        # The next turn belongs to the action handed to ("shall I message your provider?").
+        owner = outcome.hand_to or action.intent
         if finished or not outcome.waiting:
             state = DialogueState()
         elif outcome.confirm:
             state = DialogueState(
-                intent=action.intent.value, awaiting="confirm", slots=outcome.slots or turn.slots
+                intent=owner.value, awaiting="confirm", slots=outcome.slots or turn.slots
             )
         else:
             state = DialogueState(
-                intent=action.intent.value,
+                intent=owner.value,
                 awaiting="slot",
                 slot=outcome.ask,
                 slots=outcome.slots or turn.slots,
@@ -484,6 +503,8 @@ class Dialogue:
             navigate=outcome.navigate,
             resulted_in_appointment=outcome.resulted_in_appointment,
             resulted_in_provider_transfer=outcome.resulted_in_provider_transfer,
+            outcome=outcome.result or ("clarification" if outcome.waiting else "answered"),
+            preview=outcome.preview,
         )
         return reply, state
 
@@ -499,6 +520,7 @@ class Dialogue:
             slots=slots,
             now=self.now,
             answering=answering,
+            conversation_id=self.conversation_id,
         )
 
     def _switches(

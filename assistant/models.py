@@ -9,6 +9,31 @@ from django.utils.translation import gettext_lazy as _
 from healthcare.db import UUIDModel
 
 
+class InteractionOutcome(models.TextChoices):
+    """What an exchange came to; the first five complete a task the person asked for."""
+
+    BOOKED = "booked", _("Booked")
+    CANCELLED = "cancelled", _("Cancelled")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    REFILL_REQUESTED = "refill_requested", _("Refill requested")
+    TRANSFERRED = "transferred", _("Passed to the care team")
+    EMERGENCY_ADVISED = "emergency_advised", _("Emergency advice")
+    CLARIFICATION = "clarification", _("Asked to clarify")
+    ANSWERED = "answered", _("Answered")
+    NONE = "none", _("Nothing")
+
+
+COMPLETED_TASKS = frozenset(
+    {
+        InteractionOutcome.BOOKED,
+        InteractionOutcome.CANCELLED,
+        InteractionOutcome.RESCHEDULED,
+        InteractionOutcome.REFILL_REQUESTED,
+        InteractionOutcome.TRANSFERRED,
+    }
+)
+
+
 class AIInteraction(UUIDModel):
     """One exchange with the assistant: what was said, what it understood and what came of it."""
 
@@ -22,6 +47,15 @@ class AIInteraction(UUIDModel):
     resulted_in_appointment = models.BooleanField(default=False)
     resulted_in_provider_transfer = models.BooleanField(default=False)
     interaction_timestamp = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=32,
+        choices=InteractionOutcome.choices,
+        default=InteractionOutcome.NONE,
+    )
+    # The conversation the exchange belongs to: what a transfer may pass on, and what
+    # analytics counts as one conversation. Empty on rows logged before it existed.
+    conversation_id = models.UUIDField(_("conversation"), null=True, blank=True, db_index=True)
 
     class Meta:
         db_table = "ai_interactions"
@@ -31,6 +65,10 @@ class AIInteraction(UUIDModel):
             models.CheckConstraint(
                 condition=models.Q(confidence_score__gte=0) & models.Q(confidence_score__lte=1),
                 name="ai_interactions_confidence_in_unit_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=InteractionOutcome.values),
+                name="ai_interactions_outcome_valid",
             ),
         ]
 

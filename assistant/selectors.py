@@ -30,18 +30,31 @@ def recent_conversation(user: User, *, limit: int = 20) -> list[AIInteraction]:
     return list(reversed(interactions_of_user(user)[:limit]))
 
 
-# A hand-over to a person carries the exchanges of the last quarter hour, at most this many.
-TRANSCRIPT_WINDOW = dt.timedelta(minutes=15)
-TRANSCRIPT_EXCHANGES = 10
+# A hand-over to a person carries at most this many exchanges of the conversation.
+TRANSCRIPT_EXCHANGES = 20
 
 
-def transcript_of_conversation(
-    user: User, *, now: dt.datetime | None = None
+def transcript_of_conversation(user: User, conversation_id: Any) -> list[AIInteraction]:
+    """The exchanges of the user's current conversation (the one being handed over), oldest first.
+
+    Only this conversation: since the patient last started one, in this session
+    (the id lives in the session), never earlier sign-ins or other conversations
+    of the same day. Without an id there is nothing to pass on.
+    """
+    if conversation_id is None:
+        return []
+    rows = interactions_of_user(user).filter(conversation_id=conversation_id)
+    return list(reversed(rows[:TRANSCRIPT_EXCHANGES]))
+
+
+def current_conversation(
+    user: User, conversation_id: Any, *, limit: int = 20
 ) -> list[AIInteraction]:
-    """The user's recent exchanges (the conversation being handed over), oldest first."""
-    since = (now or timezone.now()) - TRANSCRIPT_WINDOW
-    recent = interactions_of_user(user).filter(interaction_timestamp__gte=since)
-    return list(reversed(recent[:TRANSCRIPT_EXCHANGES]))
+    """What the assistant page shows: the exchanges of the conversation in this session."""
+    if conversation_id is None:
+        return []
+    rows = interactions_of_user(user).filter(conversation_id=conversation_id)
+    return list(reversed(rows[:limit]))
 
 
 def provider_by_id(provider_id: Any) -> ProviderProfile | None:

@@ -28,6 +28,7 @@ from assistant.charts import daily_chart, intent_chart
 from assistant.conversation import LAST_REPLY_KEY, STATE_KEY
 from assistant.forms import RecordingForm, UtteranceForm
 from assistant.nlu.intents import INTENT_LABELS, Intent, warm_up
+from assistant.redaction import redact_for
 from assistant.selectors import (
     LOW_CONFIDENCE,
     assistant_analytics,
@@ -37,6 +38,7 @@ from assistant.selectors import (
 )
 from assistant.services import UtteranceInvalid, utterance_respond
 from assistant.speech import AudioError, SpeechUnavailable, transcribe_wav, voice_status
+from healthcare import ratelimits
 from healthcare.net import client_ip
 from patients.models import PHIResource
 from patients.services import phi_access_record
@@ -85,7 +87,7 @@ def _answer(request: HttpRequest, text: str, *, transcript: str | None = None) -
     if _wants_json(request):
         body: dict[str, Any] = {"reply": reply.to_json()}
         if transcript is not None:
-            body["transcript"] = transcript
+            body["transcript"] = redact_for(request.user, transcript)
         return JsonResponse(body)
     return redirect("assistant:chat")
 
@@ -101,6 +103,7 @@ def chat(request: HttpRequest) -> HttpResponse:
 @portal_required
 @never_cache
 @require_POST
+@ratelimits.limit("assistant-utterance", key=ratelimits.by_user)
 def utterance_text(request: HttpRequest) -> HttpResponse:
     form = UtteranceForm(request.POST)
     if not form.is_valid():
@@ -113,6 +116,7 @@ def utterance_text(request: HttpRequest) -> HttpResponse:
 @portal_required
 @never_cache
 @require_POST
+@ratelimits.limit("assistant-utterance", key=ratelimits.by_user)
 def utterance_audio(request: HttpRequest) -> HttpResponse:
     form = RecordingForm(request.POST, request.FILES)
     error: str | None = None

@@ -81,6 +81,8 @@ class Turn:
     now: dt.datetime
     # The slot the previous reply asked for, when this utterance answers it.
     answering: str | None = None
+    # The conversation this turn belongs to (what a transfer to a person may pass on).
+    conversation_id: uuid.UUID | None = None
 
     @property
     def role(self) -> str:
@@ -141,6 +143,13 @@ class Outcome:
     resulted_in_provider_transfer: bool = False
     # A page the client may open at once (a chart the provider asked for).
     navigate: str | None = None
+    # What the exchange came to (models.InteractionOutcome) when the action knows better
+    # than the dialogue's default (a question asked: clarification; else answered).
+    result: str | None = None
+    # Another action takes over the next turn ("shall I message your provider?").
+    hand_to: Intent | None = None
+    # Text shown in full, verbatim, with the reply (the message a transfer would send).
+    preview: str | None = None
 
     @property
     def waiting(self) -> bool:

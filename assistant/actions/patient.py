@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from assistant.actions.base import Action, Outcome, Turn, page_link, slot_uuid
 from assistant.nlu.intents import Intent
 from assistant.nlu.when import When
+from assistant.redaction import redact_for
 from assistant.selectors import (
     provider_by_id,
     providers_of_patient,
@@ -231,12 +232,13 @@ _MESSAGE_BODY = re.compile(
 
 
 def transfer_content(turn: Turn, message: str) -> str:
-    """The message, then the conversation with the assistant that led to it (oldest lines
-    dropped first when it would not fit in one message)."""
+    """The message, then this conversation with the assistant (oldest lines dropped first
+    when it would not fit in one message). Stored texts are already redacted, and so is
+    the turn's (utterance_respond takes identifiers out before the dialogue sees it)."""
     head = f"{message}\n\n{_('(Sent through the assistant.)')}"
     speaker = turn.user.full_name
     lines: list[str] = []
-    for exchange in transcript_of_conversation(turn.user, now=turn.now):
+    for exchange in transcript_of_conversation(turn.user, turn.conversation_id):
         lines.append(f"{speaker}: {exchange.input_text}")
         lines.append(f"{_('Assistant')}: {exchange.response_text}")
     lines.append(f"{speaker}: {turn.text}")
@@ -244,9 +246,9 @@ def transfer_content(turn: Turn, message: str) -> str:
     while lines:
         content = f"{head}\n\n{title}\n" + "\n".join(lines)
         if len(content) <= MESSAGE_MAX_LENGTH:
-            return content
+            return redact_for(turn.user, content)
         lines.pop(0)
-    return head
+    return redact_for(turn.user, head)
 
 
 class ContactProvider(Action):
@@ -282,15 +284,18 @@ class ContactProvider(Action):
                 ask="message",
                 slots=slots,
             )
+        # The exact text is fixed now and shown in full; yes sends this and nothing else.
+        slots["content"] = transfer_content(turn, message)
         return Outcome(
             _(
                 "I'll send this to %(name)s, with our conversation so far: “%(message)s”. "
-                "Shall I send it?"
+                "This is exactly what they will see. Shall I send it?"
             )
             % {"name": provider.display_name, "message": message},
             confirm=True,
             slots=slots,
             suggestions=[_("Yes"), _("No")],
+            preview=slots["content"],
         )
 
     def _provider(
@@ -312,12 +317,11 @@ class ContactProvider(Action):
         message = (turn.slots.get("message") or "").strip()
         if provider is None or not message:
             return Outcome(_("I could not send that message; please try again."))
+        content = str(turn.slots.get("content") or "") or transfer_content(turn, message)
         # Whether the patient may still write to them (care ended meanwhile?) is messaging's call.
         try:
             # messaging's own service: its policy, and the real-time push after commit.
-            message_send(
-                sender=turn.user, receiver=provider.user, content=transfer_content(turn, message)
-            )
+            message_send(sender=turn.user, receiver=provider.user, content=content)
         except MessageNotAllowed as exc:
             return Outcome(str(exc))
         except ValidationError as exc:
@@ -336,6 +340,7 @@ class ContactProvider(Action):
             links=[conversation] if conversation else [],
             navigate=conversation.url if conversation else None,
             resulted_in_provider_transfer=True,
+            result="transferred",
         )
 
     def declined(self, turn: Turn) -> Outcome:

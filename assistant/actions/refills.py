@@ -144,6 +144,7 @@ class RequestRefill(Action):
                 "provider": prescription.provider.display_name,
             },
             links=_prescription_links(prescription),
+            result="refill_requested",
         )
 
     def declined(self, turn: Turn) -> Outcome:

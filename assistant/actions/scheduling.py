@@ -418,6 +418,7 @@ class BookAppointment(Action):
             },
             links=[link] if link else [],
             resulted_in_appointment=True,
+            result="booked",
         )
 
 
@@ -592,6 +593,7 @@ class CancelAppointment(Action):
             _("Cancelled your appointment on %(appointment)s. Its time is free for others now.")
             % {"appointment": describe_appointment(appointment)},
             links=_appointment_links(appointment),
+            result="cancelled",
         )
 
     def declined(self, turn: Turn) -> Outcome:
@@ -786,4 +788,5 @@ class RescheduleAppointment(Action):
             % {"appointment": describe_appointment(moved)},
             links=_appointment_links(moved),
             resulted_in_appointment=True,
+            result="rescheduled",
         )

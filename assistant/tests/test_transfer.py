@@ -32,6 +32,7 @@ def test_the_message_carries_the_conversation_and_the_patient_is_sent_to_it(
     reply = chat.say("my rash is spreading to my arms")
     assert "with our conversation so far" in reply.text
     assert not Message.objects.exists()
+    shown = reply.preview
 
     reply = chat.say("yes")
 
@@ -42,7 +43,9 @@ def test_the_message_carries_the_conversation_and_the_patient_is_sent_to_it(
     assert "Conversation with the assistant:" in lines
     assert "Pat Jones: what are your hours" in lines
     assert any(line.startswith("Assistant: ") and "Building A" in line for line in lines)
-    assert lines[-1] == "Pat Jones: yes"
+    # Exactly what was shown for confirmation, ending with the message's own turn.
+    assert message.content == shown
+    assert lines[-1] == "Pat Jones: my rash is spreading to my arms"
     assert reply.navigate == _conversation_url(provider)
     assert [link.url for link in reply.links] == [_conversation_url(provider)]
     row = AIInteraction.objects.order_by("-interaction_timestamp").first()
@@ -70,6 +73,45 @@ def test_older_conversations_are_not_passed_on(patient, provider) -> None:
     chat.say("tell doctor patel that i will be late")
     chat.say("yes")
     assert "last week" not in Message.objects.get().content
+
+
+@pytest.mark.django_db
+def test_only_the_current_conversation_goes_not_other_sign_ins_the_same_day(
+    patient, provider, other_provider
+) -> None:
+    from providers.services import relationship_activate
+
+    relationship_activate(provider=other_provider, patient=patient)
+    earlier = Conversation(patient.user)  # an earlier sign-in, minutes ago
+    earlier.say("what are your hours")
+    earlier.say("book with doctor other tomorrow")
+    chat = Conversation(patient.user)  # signed in again: a new conversation
+    chat.say("what prescriptions do i have")
+    reply = chat.say("tell doctor patel that my rash is worse")
+    assert "other" not in reply.preview.lower() and "hours" not in reply.preview
+    assert "what prescriptions do i have" in reply.preview
+    chat.say("yes")
+    content = Message.objects.get().content
+    assert content == reply.preview
+    assert "other" not in content.lower()
+
+
+@pytest.mark.django_db
+def test_identifiers_are_removed_from_what_a_transfer_sends(patient, provider) -> None:
+    patient.insurance_number = "INS-4400-771"
+    patient.save(update_fields=["insurance_number"])
+    chat = Conversation(patient.user)
+    chat.say("my ssn is 123 45 6789 and my card is 4111 1111 1111 1111")
+    reply = chat.say(
+        "tell doctor patel that my insurance is ins 4400 771, one two three four five six seven eight nine"
+    )
+    assert "[removed]" in reply.preview
+    chat.say("yes")
+    content = Message.objects.get().content
+    for secret in ("6789", "4111", "4400", "seven eight nine"):
+        assert secret not in content
+    stored = " ".join(AIInteraction.objects.values_list("input_text", flat=True))
+    assert "6789" not in stored and "4400" not in stored and "[removed]" in stored
 
 
 @pytest.mark.django_db
