@@ -16,12 +16,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from messaging.models import Message
-from patients.models import PatientProfile
+from messaging.models import Conversation, Message
 from patients.policy import visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 
@@ -54,10 +53,12 @@ def can_use_messaging(user: User) -> bool:
     """Patients and providers with their profile; staff work in the admin."""
     if not _is_portal_user(user):
         return False
+    # The reverse one-to-one caches its answer (even "none") on the user, so the
+    # role decorators' check and every later call here cost one query in all.
     if user.role == Role.PATIENT:
-        return PatientProfile.objects.filter(user=user).exists()
+        return hasattr(user, "patient_profile")
     if user.role == Role.PROVIDER:
-        return ProviderProfile.objects.filter(user=user).exists()
+        return hasattr(user, "provider_profile")
     return False
 
 
@@ -160,42 +161,43 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
 
 
 @dataclass(frozen=True)
-class Conversation:
+class InboxRow:
     partner: User
     last_at: dt.datetime
     unread: int
     total: int
 
 
-def conversation_summaries(user: User) -> QuerySet[Message]:
+def conversation_summaries(user: User) -> QuerySet[Conversation]:
     """One row per person `user` has exchanged messages with: partner_id, last_at, unread, total.
 
-    Aggregated in SQL, newest conversation first, so the inbox costs the same
-    few queries however many messages there are. The WHERE is "sender = me OR
-    receiver = me": one branch per seed index.
+    Read from the conversations table (see messaging.models.Conversation),
+    newest first through its inbox index, so a page of the inbox reads one
+    page of rows however many messages there are. A provider's rows are
+    limited to people whose messages they may still read (`_readable_q`).
     """
-    partner = Case(When(sender=user, then=F("receiver")), default=F("sender"))
-    rows = Message.objects.filter(Q(sender=user) | Q(receiver=user)).annotate(partner_id=partner)
-    if user.role != Role.PATIENT:
-        rows = rows.filter(partner_id__in=User.objects.filter(_readable_q(user)).values("pk"))
-    return (
-        rows.values("partner_id")
-        .annotate(
-            last_at=Max("sent_at"),
-            unread=Count("pk", filter=Q(receiver=user, read=False)),
-            total=Count("pk"),
+    rows = Conversation.objects.filter(owner=user)
+    if user.role == Role.PROVIDER:
+        # Tested per row of the index range (a join on the partner's key and an
+        # EXISTS), never by listing every readable person first.
+        rows = rows.filter(
+            Q(partner__role=Role.PROVIDER)
+            | Q(Exists(visible_patients(user).filter(user=OuterRef("partner"))))
         )
-        .order_by("-last_at", "partner_id")
+    elif user.role != Role.PATIENT:
+        return Conversation.objects.none().values("partner_id", "last_at", "unread", "total")
+    return rows.values("partner_id", "last_at", "unread", "total").order_by(
+        "-last_at", "partner_id"
     )
 
 
-def conversations_for(user: User, rows: list[dict]) -> list[Conversation]:
+def conversations_for(user: User, rows: list[dict]) -> list[InboxRow]:
     """Turn a page of `conversation_summaries` rows into conversations with their people (one query)."""
     people = User.objects.select_related("provider_profile").in_bulk(
         [row["partner_id"] for row in rows]
     )
     return [
-        Conversation(
+        InboxRow(
             partner=people[row["partner_id"]],
             last_at=row["last_at"],
             unread=row["unread"],

@@ -16,13 +16,15 @@ from auditlog.cid import get_cid
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import push
-from messaging.models import MESSAGE_MAX_LENGTH, Message
+from messaging.models import MESSAGE_MAX_LENGTH, Conversation, Message
 from messaging.selectors import refusal_reason
 
 
@@ -44,7 +46,70 @@ def message_create(
     )
     message.full_clean()
     message.save()
+    _conversation_add(owner=sender, partner=receiver, at=message.sent_at, unread=0)
+    _conversation_add(
+        owner=receiver, partner=sender, at=message.sent_at, unread=int(not message.read)
+    )
     return message
+
+
+# --- The conversations table (the inbox rows; see messaging.models.Conversation) ----------
+
+
+def _conversation_add(*, owner: User, partner: User, at: dt.datetime, unread: int) -> None:
+    """Count one more message on `owner`'s side of the conversation with `partner`.
+
+    An UPDATE first: it locks the row, so two messages sent at once both
+    count. The first message of a pair inserts the row, in a savepoint, and a
+    concurrent first message that inserted it already makes this an UPDATE.
+    """
+    changes = {
+        "last_at": Greatest(F("last_at"), at),
+        "total": F("total") + 1,
+        "unread": F("unread") + unread,
+    }
+    rows = Conversation.objects.filter(owner=owner, partner=partner)
+    if rows.update(**changes):
+        return
+    try:
+        with transaction.atomic():
+            Conversation.objects.create(
+                owner=owner, partner=partner, last_at=at, total=1, unread=unread
+            )
+    except IntegrityError:
+        rows.update(**changes)
+
+
+def _conversation_read(*, owner_id: object, partner_id: object, count: int) -> None:
+    """`count` of the messages the partner sent to the owner have just been read."""
+    if count:
+        Conversation.objects.filter(owner_id=owner_id, partner_id=partner_id).update(
+            unread=Greatest(F("unread") - count, 0)
+        )
+
+
+# Each message counts once on each side: as sent (never unread) and as received.
+_REBUILD = """
+INSERT INTO conversations (owner_id, partner_id, last_at, total, unread)
+SELECT owner_id, partner_id, MAX(sent_at), COUNT(*), SUM(unread_to_owner)
+FROM (
+    SELECT sender_id AS owner_id, receiver_id AS partner_id, sent_at, 0 AS unread_to_owner
+    FROM messages
+    UNION ALL
+    SELECT receiver_id, sender_id, sent_at, CASE WHEN read THEN 0 ELSE 1 END
+    FROM messages
+) AS sides
+GROUP BY owner_id, partner_id
+"""
+
+
+@transaction.atomic
+def conversations_rebuild() -> int:
+    """Recompute every conversation row from the messages (after a bulk import); returns the rows."""
+    Conversation.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_REBUILD)
+    return Conversation.objects.count()
 
 
 def clean_content(content: str) -> str:
@@ -89,6 +154,7 @@ def message_mark_read(*, message: Message, at: dt.datetime | None = None) -> Mes
         message.read = True
         message.read_at = at or timezone.now()
         message.save(update_fields=["read", "read_at"])
+        _conversation_read(owner_id=message.receiver_id, partner_id=message.sender_id, count=1)
     return message
 
 
@@ -112,7 +178,8 @@ def conversation_mark_read(
     if not waiting:
         return []
     ids = [pk for pk, _sent_at in waiting]
-    Message.objects.filter(pk__in=ids, read=False).update(read=True, read_at=now)
+    marked = Message.objects.filter(pk__in=ids, read=False).update(read=True, read_at=now)
+    _conversation_read(owner_id=reader.pk, partner_id=partner.pk, count=marked)
     _audit_marked_read(
         reader=reader, partner=partner, waiting=waiting, at=now, ip_address=ip_address
     )
