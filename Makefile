@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Test-only tools from npm (axe-core, the W3C Nu validator); `npm ci` installs exactly the lock file.
+NODE_STAMP := node_modules/.install-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
 .env: | $(STAMP)
 	$(PY) scripts/make_dev_env.py .env
 
@@ -24,18 +30,20 @@ speech-models/.download-attempted: | $(STAMP)
 		|| echo "Speech model not installed: voice input stays off (typing works). Retry: $(PY) manage.py download_speech_model"
 	mkdir -p speech-models && touch $@
 
-## run: set up, migrate, load demo data into an empty database, serve http://127.0.0.1:$(PORT)
+## run: set up, migrate, load demo data into an empty database, serve http://127.0.0.1:$(PORT) with one task worker
 run: install .env speech-models/.download-attempted
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(MAKE) --no-print-directory serve
 
-serve:
-	$(PY) -m daphne --bind 127.0.0.1 --port $(PORT) healthcare.asgi:application
+# The web server and one task worker, from the Procfile; Ctrl-C stops both.
+# honcho gives the first process (web) the port passed with -p.
+serve: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 ## test: set up and run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
-test: install .env
+test: install .env $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -47,4 +55,4 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
