@@ -34,6 +34,19 @@ def require_or_skip(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available on this machine")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_inline():
+    """Tasks run inside the call that queues them (django-q2's "sync"), so tests see the
+    email in Django's locmem outbox. django-q2 reads Q_CLUSTER once at import, hence the
+    patch of its Conf rather than a settings override. Tests of the real worker start
+    `manage.py qcluster` in a process of its own, which this does not touch."""
+    from django_q.conf import Conf
+
+    previous, Conf.SYNC = Conf.SYNC, True
+    yield
+    Conf.SYNC = previous
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
     # A file, not SQLite's shared in-memory database: the in-process browser
@@ -49,6 +62,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
         database.setdefault("TEST", {})["NAME"] = str(
             Path(tempfile.gettempdir()) / f"healthcare-test-{os.getpid()}.sqlite3"
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # Rate-limit counters live in the cache; each test starts with none, as a new window would.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

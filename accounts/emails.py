@@ -1,22 +1,19 @@
-"""Account emails. Each is sent after the surrounding transaction commits."""
+"""Account emails. Each is queued for the task worker after the surrounding transaction commits."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.tokens import email_verification_link, invitation_link
+from healthcare.mail import email_enqueue
 
 
 def _send(to: str, subject: str, template: str, context: dict[str, object]) -> None:
-    body = render_to_string(template, context)
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
-    )
+    # Rendered now, with the request's data; the worker only delivers it.
+    email_enqueue(to=to, subject=subject, body=render_to_string(template, context))
 
 
 def send_verification_email(*, user: User, base_url: str) -> None:
@@ -47,7 +44,9 @@ def send_already_registered_email(*, user: User, base_url: str) -> None:
 
 
 def send_provider_invitation(*, user: User, base_url: str) -> None:
-    link = base_url.rstrip("/") + reverse("accounts:invitation", kwargs={"token": invitation_link.make(user)})
+    link = base_url.rstrip("/") + reverse(
+        "accounts:invitation", kwargs={"token": invitation_link.make(user)}
+    )
     _send(
         user.email,
         "You are invited to the healthcare portal",

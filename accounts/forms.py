@@ -8,13 +8,17 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core.exceptions import ValidationError
+from django.template import loader
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from healthcare.mail import email_enqueue
 from patients.forms import WriteOnlyTextInput
 from patients.ssn import normalize_ssn
+from patients.timezones import zone_named
 
 
 class LoginForm(AuthenticationForm):
@@ -40,6 +44,23 @@ class LoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if user.role == Role.PATIENT and user.email_verified_at is None:
             raise ValidationError(self.error_messages["unverified"], code="unverified")
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's reset form, but the email goes to the task worker instead of out of the request."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        email_enqueue(to=to_email, subject=subject, body=body)
 
 
 class OTPForm(forms.Form):
@@ -96,6 +117,9 @@ class PatientRegistrationForm(PasswordFieldsMixin):
         widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
 
+    # Filled in by the browser (static/js/register.js) with its own zone; editable later in the profile.
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
     field_order = [
         "full_name", "email", "phone_number", "date_of_birth", "address",
         "emergency_contact", "emergency_contact_phone", "insurance_number", "ssn",
@@ -117,6 +141,11 @@ class PatientRegistrationForm(PasswordFieldsMixin):
     def clean_ssn(self) -> str:
         raw = self.cleaned_data.get("ssn", "")
         return normalize_ssn(raw) if raw else ""
+
+    def clean_time_zone(self) -> str:
+        # A guess, never a reason to refuse a registration: an unknown name is dropped.
+        name = self.cleaned_data.get("time_zone", "")
+        return name if zone_named(name) is not None else ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_q",
     "auditlog",
     "axes",
     "django_otp",
@@ -195,6 +196,36 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
+# --- Task engine (django-q2) ----------------------------------------------------
+# Email and the scheduled jobs run in `manage.py qcluster`, never in a request.
+# Broker: the database by default (SQLite in `make run`: nothing else to install),
+# Redis when REDIS_URL is set, so worker processes on several machines share one queue.
+# Retries: every failure is acknowledged ("ack_failures") and kept as a Failure for the
+# admin; email tasks re-schedule themselves with a growing delay (healthcare/mail.py),
+# which works on both brokers (the Redis broker never redelivers). "retry" only brings
+# back a task whose worker died before acknowledging it (ORM broker), so it must exceed
+# "timeout"; "max_attempts" stops a task that kills its worker every time.
+Q_CLUSTER = {
+    "name": "portal",
+    "workers": env.int("TASK_WORKERS", default=2),
+    "timeout": env.int("TASK_TIMEOUT_SECONDS", default=600),
+    "retry": env.int("TASK_TIMEOUT_SECONDS", default=600) + 60,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    # Successes kept for the admin; failures are always kept.
+    "save_limit": 500,
+    "label": "Tasks",
+    # Seconds the ORM broker waits between polls of an empty queue.
+    "poll": env.float("TASK_POLL_SECONDS", default=1.0),
+    # Tests run tasks inline (conftest.py); a deployment never does.
+    "sync": env.bool("TASKS_SYNC", default=False),
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
+}
+# Email tasks that fail are tried again after 30 s, 1, 2, 4 ... minutes (doubling).
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=30)
+EMAIL_RETRY_ATTEMPTS = env.int("EMAIL_RETRY_ATTEMPTS", default=8)
+
 # --- Security -----------------------------------------------------------------
 # Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=true.
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
@@ -257,6 +288,7 @@ _OPTIONAL: dict[str, type] = {
     "SCHEDULING_MIN_LEAD_MINUTES": int,
     "SCHEDULING_HORIZON_DAYS": int,
     "SCHEDULING_REMINDER_HOURS": int,
+    "SCHEDULING_REMINDER_CLAIM_SECONDS": int,
     "VOSK_MODEL_PATH": str,
     "VOSK_MODEL_URL": str,
     "VOSK_MODEL_SHA256": str,

@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 from scheduling.models import (
     ALLOWED_TRANSITIONS,
     Appointment,
@@ -77,7 +79,8 @@ class AppointmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.APPOINTMENT
     form = AppointmentAdminForm
     list_display = ("date_time", "patient", "provider", "type", "status", "duration_minutes")
     list_select_related = ("patient__user", "provider__user")
@@ -105,6 +108,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                     "cancellation_reason",
                     "cancelled_at",
                     "rescheduled_from",
+                    "reminder_claimed_at",
                     "reminder_sent_at",
                 )
             },
@@ -116,6 +120,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         "updated_at",
         "cancelled_at",
         "rescheduled_from",
+        "reminder_claimed_at",
         "reminder_sent_at",
     )
 

@@ -15,6 +15,8 @@ MIN_LEAD_MINUTES = 120
 HORIZON_DAYS = 28
 PROVIDER_HORIZON_DAYS = 365
 REMINDER_HOURS = 24
+# Longer than any one SMTP conversation: a claim older than this was abandoned by a dead worker.
+REMINDER_CLAIM_SECONDS = 10 * 60
 FEED_PAST_DAYS = 90
 
 
@@ -43,6 +45,13 @@ def provider_horizon_days() -> int:
 def reminder_ahead() -> dt.timedelta:
     """Reminders go out for appointments that start within this much time."""
     return dt.timedelta(hours=getattr(settings, "SCHEDULING_REMINDER_HOURS", REMINDER_HOURS))
+
+
+def reminder_claim_timeout() -> dt.timedelta:
+    """After this long, a reminder claimed but never marked sent is sent again."""
+    return dt.timedelta(
+        seconds=getattr(settings, "SCHEDULING_REMINDER_CLAIM_SECONDS", REMINDER_CLAIM_SECONDS)
+    )
 
 
 def feed_past_days() -> int:

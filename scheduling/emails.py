@@ -1,4 +1,5 @@
-"""Appointment emails to patients, each sent after the surrounding transaction commits.
+"""Appointment emails to patients, each queued for the task worker after the surrounding
+transaction commits (reminders: sent by the reminder job, which already runs in the worker).
 
 They name the provider, the time (in the provider's zone, which is said) and
 the place; never the reason or notes, which an inbox shared or read on a lock
@@ -7,20 +8,15 @@ screen should not show.
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from healthcare.mail import email_enqueue
 from patients.timezones import format_in_zone, zone_of
 from scheduling import conf
 from scheduling.models import Appointment
-
-logger = logging.getLogger(__name__)
 
 
 def _context(appointment: Appointment, **extra: object) -> dict[str, object]:
@@ -40,10 +36,10 @@ def _context(appointment: Appointment, **extra: object) -> dict[str, object]:
 
 
 def _send(appointment: Appointment, subject: str, template: str, **extra: object) -> None:
-    to = appointment.patient.user.email
-    body = render_to_string(template, _context(appointment, **extra))
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
+    email_enqueue(
+        to=appointment.patient.user.email,
+        subject=subject,
+        body=render_to_string(template, _context(appointment, **extra)),
     )
 
 
@@ -70,28 +66,13 @@ def send_cancelled(appointment: Appointment, *, by_provider: bool) -> None:
     )
 
 
-def send_reminder(appointment: Appointment, *, claimed_at: dt.datetime) -> None:
-    """The reminder, after commit; if it cannot be sent its claim is given back."""
-    to = appointment.patient.user.email
-    body = render_to_string("scheduling/email/reminder.txt", _context(appointment))
-    pk = appointment.pk
-
-    def deliver() -> None:
-        try:
-            send_mail(
-                "Reminder: your appointment",
-                body,
-                settings.DEFAULT_FROM_EMAIL,
-                [to],
-                fail_silently=False,
-            )
-        except Exception:
-            logger.exception(
-                "Reminder for appointment %s could not be sent; it will be retried.", pk
-            )
-            Appointment.objects.filter(pk=pk, reminder_sent_at=claimed_at).update(
-                reminder_sent_at=None
-            )
-            raise
-
-    transaction.on_commit(deliver)
+def send_reminder(appointment: Appointment) -> None:
+    """The reminder, sent now: the reminder job runs in the task worker and marks
+    each appointment sent as soon as the mail server has accepted it."""
+    send_mail(
+        "Reminder: your appointment",
+        render_to_string("scheduling/email/reminder.txt", _context(appointment)),
+        settings.DEFAULT_FROM_EMAIL,
+        [appointment.patient.user.email],
+        fail_silently=False,
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from auditlog.registry import auditlog
 from django.conf import settings
@@ -39,6 +40,11 @@ class AppointmentType(models.TextChoices):
     EMERGENCY = "emergency", _("Emergency")
 
 
+# What a calendar shows of an appointment besides who and where; a change to
+# any of them makes calendar apps replace their copy (Appointment.sequence).
+CALENDAR_FIELDS = ("date_time", "duration_minutes", "status")
+
+
 class Appointment(TimestampedModel):
     patient = models.ForeignKey(
         "patients.PatientProfile", on_delete=models.PROTECT, related_name="appointments"
@@ -62,7 +68,9 @@ class Appointment(TimestampedModel):
     # Columns beyond the seed's.
     cancellation_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    # Set when the reminder email is claimed, so a second cron run sends nothing twice.
+    # The reminder job claims an appointment before it talks to the mail server and
+    # marks it sent right after; see appointment_reminders_send for why both are needed.
+    reminder_claimed_at = models.DateTimeField(_("reminder claimed at"), null=True, blank=True)
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     rescheduled_from = models.ForeignKey(
         "self",
@@ -72,6 +80,9 @@ class Appointment(TimestampedModel):
         related_name="rescheduled_to",
         verbose_name=_("rescheduled from"),
     )
+    # iCalendar SEQUENCE: 0 when booked, one more at each change a calendar shows
+    # (time, length, status), so calendar apps replace the copy they hold.
+    sequence = models.PositiveIntegerField(_("calendar revision"), default=0, editable=False)
 
     class Meta:
         db_table = "appointments"
@@ -119,6 +130,32 @@ class Appointment(TimestampedModel):
 
     def can_become(self, status: str) -> bool:
         return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Appointment:
+        instance = super().from_db(db, field_names, values)
+        instance._calendar_loaded = instance._calendar_values()
+        return instance
+
+    def _calendar_values(self) -> dict[str, object]:
+        # Only fields actually loaded: a deferred one is not a change.
+        return {name: self.__dict__[name] for name in CALENDAR_FIELDS if name in self.__dict__}
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Counts calendar-visible changes in `sequence`, whichever code path saves them."""
+        loaded: dict[str, object] | None = getattr(self, "_calendar_loaded", None)
+        update_fields = kwargs.get("update_fields")
+        if (
+            loaded is not None
+            and not self._state.adding
+            and (update_fields is None or set(update_fields) & set(CALENDAR_FIELDS))
+            and any(self.__dict__.get(name) != value for name, value in loaded.items())
+        ):
+            self.sequence += 1
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "sequence"}
+        super().save(*args, **kwargs)
+        self._calendar_loaded = self._calendar_values()
 
 
 class ProviderTimeOff(TimestampedModel):

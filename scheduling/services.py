@@ -17,6 +17,7 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -405,15 +406,32 @@ def calendar_feed_token_touch(*, token: CalendarFeedToken, now: dt.datetime | No
 def appointment_reminders_send(*, now: dt.datetime | None = None) -> int:
     """Email every patient whose appointment starts within the reminder time (24 h).
 
-    Idempotent: each appointment is claimed by setting reminder_sent_at in a
-    conditional UPDATE before its email is sent, so a second run (or a second
-    cron host) sends nothing twice. Not one transaction: each claim commits
-    with its own email, and a failed email gives its claim back for the next run.
+    Runs in the task worker every 15 minutes (and as `send_appointment_reminders`).
+    Each reminder goes through three steps, each its own commit:
+
+    1. claim: a conditional UPDATE sets reminder_claimed_at, so two runs at once
+       (a second worker, an operator's manual run) never send the same reminder;
+    2. send, over SMTP: nothing can commit together with a mail server's answer;
+    3. mark sent (reminder_sent_at), conditional on still holding the claim.
+
+    A worker killed between 1 and 3 leaves a claim without a sent mark. A run
+    after SCHEDULING_REMINDER_CLAIM_SECONDS treats that claim as abandoned and
+    sends again: at-least-once. The other choice, never re-sending a claimed
+    reminder, is at-most-once and loses a reminder on every crash; a lost
+    reminder costs a missed visit, a second copy costs nothing. The duplicate
+    window is only the time between the server's "250 OK" and the mark (one
+    round-trip); a worker killed between two messages sends each exactly once.
+    A failed send gives its claim back at once and raises, so the run shows as
+    failed in the admin and the next run tries again.
     Returns how many reminders were sent.
     """
     now = now or timezone.now()
+    # Claims age in real time, whatever `now` the caller asks about.
+    abandoned = timezone.now() - conf.reminder_claim_timeout()
+    unclaimed = Q(reminder_claimed_at__isnull=True) | Q(reminder_claimed_at__lt=abandoned)
     due = list(
         Appointment.objects.filter(
+            unclaimed,
             status=AppointmentStatus.SCHEDULED,
             reminder_sent_at__isnull=True,
             date_time__gt=now,
@@ -424,16 +442,27 @@ def appointment_reminders_send(*, now: dt.datetime | None = None) -> int:
     )
     sent = 0
     for pk in due:
-        with transaction.atomic():
-            claimed = Appointment.objects.filter(
-                pk=pk, status=AppointmentStatus.SCHEDULED, reminder_sent_at__isnull=True
-            ).update(reminder_sent_at=now)
-            if not claimed:
-                continue
-            appointment = Appointment.objects.select_related("patient__user", "provider__user").get(
-                pk=pk
+        # The claim's time is also its token: a later claim of an abandoned one differs.
+        claim = timezone.now()
+        claimed = Appointment.objects.filter(
+            unclaimed, pk=pk, status=AppointmentStatus.SCHEDULED, reminder_sent_at__isnull=True
+        ).update(reminder_claimed_at=claim)
+        if not claimed:
+            continue
+        appointment = Appointment.objects.select_related("patient__user", "provider__user").get(
+            pk=pk
+        )
+        try:
+            emails.send_reminder(appointment)
+        except Exception:
+            logger.exception(
+                "Reminder for appointment %s could not be sent; it will be retried.", pk
             )
-            emails.send_reminder(appointment, claimed_at=now)
+            Appointment.objects.filter(pk=pk, reminder_claimed_at=claim).update(
+                reminder_claimed_at=None
+            )
+            raise
+        Appointment.objects.filter(pk=pk, reminder_claimed_at=claim).update(reminder_sent_at=now)
         sent += 1
     return sent
 
