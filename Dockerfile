@@ -1,9 +1,14 @@
-# Production image: the ASGI app served by Daphne. Configure it with environment variables.
+# Production image: the ASGI app under uvicorn (`python -m healthcare.serve`, the
+# Procfile's web command). Configure it with environment variables; the same
+# image runs the task worker (`python manage.py qcluster`) and the one-shot
+# `python manage.py migrate` in docker-compose.yml.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    HOST=0.0.0.0 \
+    PORT=8000
 
 WORKDIR /app
 
@@ -19,4 +24,6 @@ RUN ENV_FILE=/nonexistent SECRET_KEY=collectstatic-only FIELD_ENCRYPTION_KEY=$(p
 
 USER portal
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne --bind 0.0.0.0 --port 8000 --proxy-headers healthcare.asgi:application"]
+# Migrations are not run here: every replica would race through them. Run
+# `python manage.py migrate` once per release (compose's migrate service does).
+CMD ["python", "-m", "healthcare.serve"]

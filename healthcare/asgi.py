@@ -13,12 +13,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from healthcare.bodylimit import RequestBodyLimitMiddleware  # noqa: E402
 from healthcare.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # Origins outside ALLOWED_HOSTS are refused before any consumer runs.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+# Outermost: an oversized body is refused before anything reads it.
+application = RequestBodyLimitMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # Origins outside ALLOWED_HOSTS are refused before any consumer runs.
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

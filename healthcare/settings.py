@@ -49,7 +49,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -130,8 +129,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    # How many PostgreSQL connections the portal can hold (README, "Deploying"):
+    #   web:    processes (replicas x WEB_CONCURRENCY) x DATABASE_POOL_SIZE
+    #   worker: one per django-q process (TASK_WORKERS + 3: sentinel, monitor, pusher)
+    #   plus a few for migrate, the shell and psql
+    # and that sum must stay under PostgreSQL's max_connections (100 by default).
+    # docker-compose: 2 x 2 x 8 = 32 web + (2 + 3) worker + 10 = 47 of 100.
+    #
+    # The web server pools (`python -m healthcare.serve` turns it on): under ASGI
+    # Django runs each request's sync code in a thread of its own, so a
+    # per-thread persistent connection (CONN_MAX_AGE > 0) is never reused and
+    # stays open after its thread ends: measured, 40 concurrent requests left
+    # 69 connections open. The pool caps connections per process at its size;
+    # a request beyond that waits up to DATABASE_POOL_TIMEOUT seconds for one.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=0)
+    if DATABASE_POOL_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them instead
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+            # Idle connections beyond min_size are closed after five minutes.
+            "max_idle": 300,
+        }
+    else:
+        # Everything else (task worker, management commands) runs one thread per
+        # process, where a persistent connection is reused: the worker sets it.
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -179,17 +204,51 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Channels -----------------------------------------------------------------
+# --- Channels and cache ---------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Keeps this site's keys apart when several deployments share one Redis.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="portal")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 reads with a 5 s socket timeout by default, and
+                        # every idle socket's consumer waits in a blocking pop of the
+                        # same 5 s on the server (channels_redis issue #422): the client
+                        # gives up first, the consumer dies and the browser sees 1011
+                        # after 5-15 s. No read timeout on these connections; TCP
+                        # keep-alive and the health check find a dead Redis instead.
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+            },
+        }
+    }
+    # Shared by every process: rate-limit counters, anything cached. Same Redis,
+    # its own key prefix, so the channel layer's keys never mix with the cache's.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 5,
+                "SOCKET_TIMEOUT": 5,
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process (`make run`): its own memory is the whole cache.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Email --------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
@@ -294,6 +353,8 @@ _OPTIONAL: dict[str, type] = {
     "VOSK_MODEL_SHA256": str,
     "ASSISTANT_SPEECH_WORKERS": int,
     "ASSISTANT_MAX_UTTERANCE_SECONDS": float,
+    # Largest request body (bytes); by default the longest WAV upload plus its form (healthcare/bodylimit.py).
+    "REQUEST_BODY_MAX_BYTES": int,
 }
 for _name, _cast in _OPTIONAL.items():
     if os.environ.get(_name):
