@@ -9,7 +9,6 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -31,10 +30,11 @@ from accounts.emails import send_verification_email
 from accounts.forms import EmailForm, LoginForm, OTPForm, PatientRegistrationForm, SetPasswordForm
 from accounts.lockout import lockout_response
 from accounts.models import Role, User
+from accounts.signin import PENDING_KEY, may_enrol_while_pending
+from accounts.signin import pending_user as _pending_user
 from accounts.tokens import email_verification_link, invitation_link
 from patients.services import patient_register
 
-PENDING_KEY = "accounts_mfa_pending"
 RECOVERY_CODES_KEY = "accounts_new_recovery_codes"
 ENROL_DEVICE_KEY = "accounts_enrol_device"
 
@@ -69,15 +69,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- Sign-in -------------------------------------------------------------------
-
-
-def _pending_user(request: HttpRequest) -> tuple[User | None, dict[str, Any]]:
-    """The user who passed the password step of this sign-in and still owes a second factor."""
-    pending = request.session.get(PENDING_KEY) or {}
-    if not pending or time.time() - pending.get("at", 0) > settings.MFA_PENDING_SECONDS:
-        request.session.pop(PENDING_KEY, None)
-        return None, {}
-    return User.objects.filter(pk=pending["user"], is_active=True).first(), pending
 
 
 def _finish_login(request: HttpRequest, user: User, backend: str, device: Any | None, next_url: str) -> HttpResponse:
@@ -158,6 +149,9 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else pending_user
     if user is None:
         return redirect("accounts:login")
+    if not request.user.is_authenticated and not may_enrol_while_pending(user):
+        # The password alone must never replace the authenticator it protects.
+        return redirect("accounts:login-otp")
     if request.user.is_authenticated and user.requires_mfa and not user.is_verified():
         # A provider or staff session without a second factor is not trusted: start over.
         auth_logout(request)

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
+    # A session that has passed only the password reaches the second factor and sign-out, nothing else.
+    "accounts.signin.PendingSignInMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "healthcare.middleware.AuditActorMiddleware",
     "messaging.middleware.UnreadBadgeMiddleware",
