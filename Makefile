@@ -38,9 +38,10 @@ run: install .env speech-models/.download-attempted
 	$(MAKE) --no-print-directory serve
 
 # The web server and one task worker, from the Procfile; Ctrl-C stops both.
-# honcho gives the first process (web) the port passed with -p.
+# honcho gives the first process (web) the port passed with --port. It reads no
+# .env itself (--env /dev/null): settings.py does, with the environment winning.
 serve: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --env /dev/null --procfile Procfile --port $(PORT)
 
 ## test: set up and run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
 test: install .env $(NODE_STAMP)

@@ -170,3 +170,34 @@ def _http(
             cookies[pair.split("=", 1)[0]] = pair
     connection.close()
     return response.status, text, cookies
+
+
+def test_processes_share_one_cache_kept_apart_from_the_channel_layer(tmp_path: Path) -> None:
+    """What one process counts (rate limits), another sees: the cache is Redis, not process memory."""
+    import subprocess
+    import sys
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    env = server_env(
+        "sqlite:///" + str(tmp_path / "unused.sqlite3"),
+        REDIS_URL=_redis_url(),
+        REDIS_KEY_PREFIX=prefix,
+    )
+    setup = "import django; django.setup(); from django.core.cache import cache; from django.conf import settings as s;"
+
+    def run(code: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", setup + code],
+            env={**env, "DJANGO_SETTINGS_MODULE": "healthcare.settings"},
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    run("cache.set('shared-counter', 41, 60); cache.incr('shared-counter')")
+    assert run("print(cache.get('shared-counter'))") == "42"
+    prefixes = run(
+        "print(s.CACHES['default']['KEY_PREFIX'], s.CHANNEL_LAYERS['default']['CONFIG']['prefix'])"
+    ).split()
+    assert prefixes == [f"{prefix}:cache", f"{prefix}:asgi"]

@@ -150,3 +150,21 @@ def test_the_limit_fits_the_longest_recording_the_assistant_accepts() -> None:
 
     longest_wav = int(conf.max_utterance_seconds() * BYTES_PER_SECOND) + 44
     assert longest_wav < request_body_limit() < 2 * longest_wav
+
+
+def test_the_server_names_itself_in_no_response(web_server: ServerProcess) -> None:
+    import http.client
+
+    for method, path in (
+        ("GET", "/healthz"),
+        ("GET", "/accounts/login/"),
+        ("POST", "/accounts/login/"),
+    ):
+        connection = http.client.HTTPConnection("127.0.0.1", web_server.port, timeout=60)
+        connection.request(method, path, body=b"x" * 10 if method == "POST" else None)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.getheader("Server") is None, (method, path)
+    answer, _ = _post(web_server.port, ATTACK_BYTES, chunked=False)
+    assert b"\r\nserver:" not in answer.lower()
