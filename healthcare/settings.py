@@ -267,7 +267,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 # back a task whose worker died before acknowledging it (ORM broker), so it must exceed
 # "timeout"; "max_attempts" stops a task that kills its worker every time.
 Q_CLUSTER = {
-    "name": "portal",
+    # The queue's key in Redis; several deployments on one Redis keep theirs apart.
+    "name": env.str("REDIS_KEY_PREFIX", default="portal"),
     "workers": env.int("TASK_WORKERS", default=2),
     "timeout": env.int("TASK_TIMEOUT_SECONDS", default=600),
     "retry": env.int("TASK_TIMEOUT_SECONDS", default=600) + 60,
