@@ -20,6 +20,7 @@ final one, so the 911/988 answer comes while the person is still speaking.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -33,7 +34,8 @@ from assistant import speech
 from assistant.conversation import save_turn, saved_state
 from assistant.dialogue import Reply, emergency_reply, role_of
 from assistant.nlu import check_emergency
-from assistant.redaction import redact_for
+from assistant.redaction import identifiers_of, redact
+from assistant.selectors import speech_vocabulary
 from assistant.services import (
     UtteranceInvalid,
     conversation_of,
@@ -59,12 +61,16 @@ class AssistantConsumer(PortalConsumer):
     alert_state: dict[str, Any] | None = None
     last_partial: str = ""
     portal_user: bool = False
+    # The user's own identifiers taken out of transcripts (read once: queries are not
+    # allowed on the event loop).
+    identifiers: tuple[str, ...] = ()
 
     async def _current_user(self) -> User | None:
         user = await super()._current_user()
         if user is not None and self.user is None:
             # Checked once, at connect: the profile lookups are queries, not allowed on the loop.
             self.portal_user = await database_sync_to_async(_has_portal_profile)(user)
+            self.identifiers = tuple(await database_sync_to_async(identifiers_of)(user))
         return user
 
     def allowed(self, user: User) -> bool:
@@ -126,7 +132,7 @@ class AssistantConsumer(PortalConsumer):
         if heard.changed and heard.text != self.last_partial:
             self.last_partial = heard.text
             # Transcripts are shown redacted too (an SSN read out digit by digit).
-            await self.send_json({"type": "partial", "text": redact_for(self.user, heard.text)})
+            await self.send_json({"type": "partial", "text": self._redact(heard.text)})
             await self._check_partial(heard.text)
 
     # --- Voice -----------------------------------------------------------------------
@@ -150,8 +156,12 @@ class AssistantConsumer(PortalConsumer):
                 _("Audio must be mono (one channel); this stream has %(n)s.") % {"n": channels},
             )
             return
+        # The user's provider and medicine names, as hints to a model that takes them.
+        vocabulary = await database_sync_to_async(speech_vocabulary)(self.user)
         try:
-            self.recognizer = await speech.in_pool(speech.StreamRecognizer)
+            self.recognizer = await speech.in_pool(
+                partial(speech.StreamRecognizer, vocabulary=vocabulary)
+            )
         except speech.SpeechUnavailable as exc:
             await self._error("voice_unavailable", str(exc))
             return
@@ -168,7 +178,7 @@ class AssistantConsumer(PortalConsumer):
             await self._error("not_listening", _("Nothing was being recorded."))
             return
         self.recognizer = None
-        text = redact_for(self.user, (await speech.in_pool(recognizer.finish)).strip())
+        text = self._redact((await speech.in_pool(recognizer.finish)).strip())
         await self.send_json({"type": "final", "text": text})
         if self.alerted is not None:
             # The emergency answer already went out on a partial transcript: log it once, with the words heard.
@@ -188,7 +198,7 @@ class AssistantConsumer(PortalConsumer):
         emergency = check_emergency(text, role_of(self.user), dictating=dictating)
         if emergency is None:
             return
-        reply, state = emergency_reply(emergency, role_of(self.user), redact_for(self.user, text))
+        reply, state = emergency_reply(emergency, role_of(self.user), self._redact(text))
         self.alerted = reply
         # The emergency belongs to the conversation under way (a transfer passes it on).
         conversation_id = conversation_of(self.state) or uuid.uuid4()
@@ -249,6 +259,9 @@ class AssistantConsumer(PortalConsumer):
     async def _allow_utterance(self) -> bool:
         # The cache may be Redis: a blocking call, so off the event loop.
         return await sync_to_async(ratelimits.allow_user_action)("assistant-utterance", self.user)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, identifiers=self.identifiers)
 
     def _session_key(self) -> str | None:
         return getattr(self.scope.get("session"), "session_key", None)

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Role, User
-from assistant.models import AIInteraction
+from assistant.models import COMPLETED_TASKS, AIInteraction, InteractionOutcome
 from patients.models import PatientProfile
 from patients.policy import patient_filter
 from providers.models import ProviderProfile, RelationshipStatus
@@ -73,6 +73,33 @@ def providers_of_patient(patient: PatientProfile) -> list[ProviderProfile]:
     )
 
 
+# Names the speech recognizer is told to listen for, at most this many phrases.
+VOCABULARY_LIMIT = 200
+
+
+def speech_vocabulary(user: User) -> list[str]:
+    """The names this user is likely to say: a patient's providers and medicines, a
+    provider's own patients. Only what the user may already see."""
+    from prescriptions.models import Prescription, PrescriptionStatus
+    from providers.selectors import patients_of_provider
+
+    if user.role == Role.PROVIDER and hasattr(user, "provider_profile"):
+        return [
+            p.full_name
+            for p in list(patients_of_provider(user.provider_profile))[:VOCABULARY_LIMIT]
+        ]
+    profile = getattr(user, "patient_profile", None)
+    if profile is None:
+        return []
+    names = [p.user.full_name for p in providers_of_patient(profile)]
+    names += list(
+        Prescription.objects.filter(patient=profile, status=PrescriptionStatus.ACTIVE)
+        .values_list("medication_name", flat=True)
+        .distinct()[:VOCABULARY_LIMIT]
+    )
+    return names
+
+
 # --- Analytics (staff and providers) -----------------------------------------------
 
 ANALYTICS_DAYS = 30
@@ -122,6 +149,14 @@ class IntentCount:
 
 
 @dataclass(frozen=True)
+class OutcomeCount:
+    outcome: str
+    label: str
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
 class AssistantAnalytics:
     first_day: dt.date
     last_day: dt.date
@@ -134,6 +169,15 @@ class AssistantAnalytics:
     acted: int
     intents: list[IntentCount]
     low_confidence: list[AIInteraction]
+    # What the exchanges came to (every outcome, zeros included, in the model's order).
+    outcomes: list[OutcomeCount]
+    # Conversations (exchanges sharing a conversation id) and those with a completed task.
+    conversations: int = 0
+    completed_conversations: int = 0
+
+    @property
+    def completion_rate(self) -> float:
+        return self.completed_conversations / self.conversations if self.conversations else 0.0
 
     def _share(self, part: int) -> float:
         return part / self.total if self.total else 0.0
@@ -204,6 +248,15 @@ def assistant_analytics(
         appointments=Count("pk", filter=appointment),
         transfers=Count("pk", filter=transfer),
         acted=Count(Case(When(appointment | transfer, then=1))),
+        conversations=Count("conversation_id", distinct=True),
+        completed=Count(
+            "conversation_id", distinct=True, filter=Q(outcome__in=list(COMPLETED_TASKS))
+        ),
+        # The outcome mix in the same query: one conditional count per outcome.
+        **{
+            f"outcome_{value}": Count("pk", filter=Q(outcome=value))
+            for value in InteractionOutcome.values
+        },
     )
     total = totals["total"] or 0
     intents = [
@@ -234,6 +287,17 @@ def assistant_analytics(
         acted=totals["acted"] or 0,
         intents=intents,
         low_confidence=low_confidence,
+        outcomes=[
+            OutcomeCount(
+                outcome=value,
+                label=str(label),
+                count=totals[f"outcome_{value}"] or 0,
+                share=(totals[f"outcome_{value}"] or 0) / total if total else 0.0,
+            )
+            for value, label in InteractionOutcome.choices
+        ],
+        conversations=totals["conversations"] or 0,
+        completed_conversations=totals["completed"] or 0,
     )
 
 

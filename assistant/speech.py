@@ -152,13 +152,90 @@ class Heard:
     changed: bool
 
 
-class StreamRecognizer:
-    """One stream's recognizer. Not thread-safe: feed it one chunk at a time (the consumer does)."""
+# Words of the assistant's own commands, given to the recognizer as hints with the
+# user's names (see StreamRecognizer). Lower case, as Vosk's English vocabularies are.
+COMMAND_WORDS = (
+    "appointment",
+    "appointments",
+    "book",
+    "cancel",
+    "reschedule",
+    "move",
+    "refill",
+    "prescription",
+    "prescriptions",
+    "medication",
+    "message",
+    "doctor",
+    "provider",
+    "schedule",
+    "chart",
+    "note",
+    "records",
+    "office",
+    "hours",
+    "today",
+    "tomorrow",
+    "next",
+    "yes",
+    "no",
+    "first",
+    "second",
+    "third",
+)
+UNKNOWN_WORD = "[unk]"
 
-    def __init__(self, *, max_seconds: float | None = None) -> None:
+
+def supports_vocabulary(path: Path | None = None) -> bool:
+    """Whether the model can take a vocabulary at run time: the small models' dynamic graph
+    (graph/HCLr.fst with graph/Gr.fst); a big model's static HCLG.fst cannot."""
+    folder = path or conf.model_path()
+    graph = folder / "graph"
+    return (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
+
+
+def hint_words(phrases: list[str] | tuple[str, ...]) -> list[str]:
+    """The distinct lower-case words of `phrases` (names, medicines), commands after them."""
+    words: dict[str, None] = {}
+    for phrase in [*phrases, *COMMAND_WORDS]:
+        for word in str(phrase).lower().replace("-", " ").split():
+            word = word.strip(".,;:!?()'\"")
+            if word and word != UNKNOWN_WORD:
+                words[word] = None
+    return list(words)
+
+
+def merge_hints(heard: str, hinted: list[str]) -> str:
+    """The free transcript, then the hinted words it does not already contain (in order)."""
+    present = set(heard.split())
+    extra = [w for w in dict.fromkeys(hinted) if w not in present]
+    return " ".join(p for p in [heard, *extra] if p)
+
+
+class StreamRecognizer:
+    """One stream's recognizer. Not thread-safe: feed it one chunk at a time (the consumer does).
+
+    With `vocabulary` (the user's provider and medicine names; command words are
+    added) and a model that supports it, a second recognizer restricted to those
+    words plus "[unk]" listens alongside the free one: the free one writes the
+    sentence, and the hinted words it could not spell (a name outside the model's
+    language model, "metformin") are added to what it heard.
+    """
+
+    def __init__(
+        self, *, max_seconds: float | None = None, vocabulary: list[str] | None = None
+    ) -> None:
         import vosk
 
-        self._recognizer = vosk.KaldiRecognizer(get_model(), SAMPLE_RATE)
+        model = get_model()
+        self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+        self._hinted = None
+        self._hinted_phrases: list[str] = []
+        self.hints: list[str] = []
+        if vocabulary is not None and supports_vocabulary():
+            self.hints = hint_words(vocabulary)
+            grammar = json.dumps([*self.hints, UNKNOWN_WORD], ensure_ascii=False)
+            self._hinted = vosk.KaldiRecognizer(model, SAMPLE_RATE, grammar)
         with _lock:
             _stats["recognizers_created"] += 1
         self._phrases: list[str] = []
@@ -190,6 +267,8 @@ class StreamRecognizer:
         else:
             self._pending = b""
         before = self.text
+        if self._hinted is not None and self._hinted.AcceptWaveform(data):
+            self._hinted_phrases.append(_text_of(self._hinted.Result(), "text"))
         if self._recognizer.AcceptWaveform(data):
             phrase = _text_of(self._recognizer.Result(), "text")
             if phrase:
@@ -205,7 +284,18 @@ class StreamRecognizer:
         if phrase:
             self._phrases.append(phrase)
         self._partial = ""
-        return " ".join(self._phrases)
+        heard = " ".join(self._phrases)
+        if self._hinted is None:
+            return heard
+        return merge_hints(heard, self.hinted_words())
+
+    def hinted_words(self) -> list[str]:
+        """What the hinted recognizer heard (only hint words; unknown speech dropped)."""
+        if self._hinted is None:
+            return []
+        self._hinted_phrases.append(_text_of(self._hinted.FinalResult(), "text"))
+        words = " ".join(self._hinted_phrases).split()
+        return [w for w in words if w != UNKNOWN_WORD]
 
 
 # --- Audio checks ------------------------------------------------------------------
@@ -266,15 +356,19 @@ def pcm_from_wav(data: bytes, *, max_seconds: float | None = None) -> bytes:
     return pcm
 
 
-def transcribe_pcm(pcm: bytes, *, chunk_bytes: int = 8000) -> str:
+def transcribe_pcm(
+    pcm: bytes, *, chunk_bytes: int = 8000, vocabulary: list[str] | None = None
+) -> str:
     """Recognise a whole recording (blocking: call through the pool)."""
-    recognizer = StreamRecognizer(max_seconds=len(pcm) / BYTES_PER_SECOND + 1)
+    recognizer = StreamRecognizer(
+        max_seconds=len(pcm) / BYTES_PER_SECOND + 1, vocabulary=vocabulary
+    )
     for start in range(0, len(pcm), chunk_bytes):
         recognizer.accept(pcm[start : start + chunk_bytes])
     return recognizer.finish()
 
 
-def transcribe_wav(data: bytes) -> str:
+def transcribe_wav(data: bytes, *, vocabulary: list[str] | None = None) -> str:
     """Check and recognise an uploaded WAV file, in the bounded pool (blocking for the caller)."""
     pcm = pcm_from_wav(data)
-    return executor().submit(transcribe_pcm, pcm).result()
+    return executor().submit(transcribe_pcm, pcm, vocabulary=vocabulary).result()

@@ -32,16 +32,17 @@ from assistant.redaction import redact_for
 from assistant.selectors import (
     LOW_CONFIDENCE,
     assistant_analytics,
+    current_conversation,
     is_verified_staff,
     patients_by_id,
-    recent_conversation,
+    speech_vocabulary,
 )
-from assistant.services import UtteranceInvalid, utterance_respond
+from assistant.services import UtteranceInvalid, conversation_of, utterance_respond
 from assistant.speech import AudioError, SpeechUnavailable, transcribe_wav, voice_status
 from healthcare import ratelimits
 from healthcare.net import client_ip
 from patients.models import PHIResource
-from patients.services import phi_access_record
+from patients.services import phi_access_record_many
 from providers.selectors import provider_timezone
 
 CONVERSATION_LENGTH = 20
@@ -63,7 +64,12 @@ def _page(
         "base_template": portal,
         "form": form or UtteranceForm(),
         "recording_form": recording_form or RecordingForm(),
-        "conversation": recent_conversation(request.user, limit=CONVERSATION_LENGTH),
+        # This session's conversation only: what a transfer would pass on, nothing older.
+        "conversation": current_conversation(
+            request.user,
+            conversation_of(request.session.get(STATE_KEY)),
+            limit=CONVERSATION_LENGTH,
+        ),
         "last_reply": request.session.get(LAST_REPLY_KEY),
         "voice": voice_status(),
     }
@@ -124,7 +130,9 @@ def utterance_audio(request: HttpRequest) -> HttpResponse:
     transcript = ""
     if form.is_valid():
         try:
-            transcript = transcribe_wav(form.cleaned_data["audio"].read())
+            transcript = transcribe_wav(
+                form.cleaned_data["audio"].read(), vocabulary=speech_vocabulary(request.user)
+            )
         except AudioError as exc:
             error = str(exc)
         except SpeechUnavailable as exc:
@@ -140,6 +148,16 @@ def utterance_audio(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=status)
         return _page(request, recording_form=form, status=status)
     return _answer(request, transcript, transcript=transcript)
+
+
+@portal_required
+@never_cache
+@require_POST
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    """Start afresh: the next question opens a new conversation (earlier ones stay in the log)."""
+    request.session[STATE_KEY] = None
+    request.session.pop(LAST_REPLY_KEY, None)
+    return redirect("assistant:chat")
 
 
 # --- Analytics ---------------------------------------------------------------------------
@@ -182,12 +200,14 @@ def analytics(request: HttpRequest) -> HttpResponse:
     staff = is_verified_staff(user)
     tz = ZoneInfo(settings.TIME_ZONE) if staff else provider_timezone(user.provider_profile)
     figures = assistant_analytics(user, tz=tz)
-    # The low-confidence utterances are the patients' own words: showing them is a PHI access.
-    ip_address = client_ip(request)
-    for patient in patients_by_id(figures.low_confidence_patient_ids):
-        phi_access_record(
-            accessor=user, patient=patient, resource=PHIResource.ASSISTANT, ip_address=ip_address
-        )
+    # The low-confidence utterances are the patients' own words: showing them is a PHI access,
+    # logged for every patient on the page in one INSERT.
+    phi_access_record_many(
+        accessor=user,
+        patients=patients_by_id(figures.low_confidence_patient_ids),
+        resource=PHIResource.ASSISTANT,
+        ip_address=client_ip(request),
+    )
     context: dict[str, Any] = {
         "base_template": "base.html" if staff else "portal_provider.html",
         "staff": staff,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from assistant.actions.base import Action, Outcome, Turn, page_link, slot_uuid
+from assistant.actions.resolve import closest, unknown_person, wants_next
 from assistant.nlu.intents import Intent
 from assistant.nlu.when import When
 from assistant.redaction import redact_for
@@ -26,9 +27,11 @@ from prescriptions.selectors import active_prescriptions_for_patient
 from providers.models import ProviderProfile
 from providers.working_hours import WEEKDAY_KEYS, day_name, format_interval, working_hours_or_none
 from scheduling.models import AppointmentStatus
-from scheduling.selectors import appointments_visible_to, upcoming_appointments_for_patient
+from scheduling.selectors import appointments_visible_to
 
 LIST_LIMIT = 5
+# Upcoming appointments read to filter by provider before the first LIST_LIMIT are kept.
+LIST_SCAN = 50
 
 
 def spoken_day(day: dt.date) -> str:
@@ -93,12 +96,67 @@ class ListAppointments(Action):
                 .order_by("date_time")[:LIST_LIMIT]
             )
         else:
-            appointments = upcoming_appointments_for_patient(patient, limit=LIST_LIMIT)
+            appointments = list(
+                appointments_visible_to(turn.user)
+                .filter(
+                    patient=patient,
+                    status=AppointmentStatus.SCHEDULED,
+                    date_time__gte=turn.now,
+                )
+                .select_related("provider__user")
+                .order_by("date_time")[:LIST_SCAN]
+            )
         links = [
             link
             for link in [page_link("scheduling:patient-appointments", _("Your appointments"))]
             if link
         ]
+        # "my next appointment with dr chen": only that provider's, only the first.
+        providers = list({a.provider_id: a.provider for a in appointments}.values())
+        named = turn.match_people(providers)
+        unknown = unknown_person(
+            turn.text,
+            providers_of_patient(patient),
+            lambda p: p.user.full_name,
+            matched=bool(named),
+        )
+        if unknown is not None:
+            own = providers_of_patient(patient)
+            nearest = closest(unknown, own, lambda p: p.user.full_name)
+            text = _("None of your providers is called %(name)s.") % {"name": unknown.title()}
+            if nearest:
+                text += " " + _("Did you mean %(names)s?") % {
+                    "names": " or ".join(p.display_name for p in nearest)
+                }
+            return Outcome(
+                text,
+                links=links,
+                suggestions=[
+                    _("My appointments with %(name)s") % {"name": p.display_name} for p in nearest
+                ],
+            )
+        if named:
+            wanted = {m.item.pk for m in named if m.score >= named[0].score - 5}
+            appointments = [a for a in appointments if a.provider_id in wanted]
+        if wants_next(turn.text):
+            appointments = appointments[:1]
+        appointments = appointments[:LIST_LIMIT]
+        if not appointments and named:
+            return Outcome(
+                _("You have no upcoming appointments with %(name)s.")
+                % {"name": named[0].item.display_name},
+                links=links,
+            )
+        if len(appointments) == 1 and (named or wants_next(turn.text)):
+            only = appointments[0]
+            return Outcome(
+                _("Your next appointment is on %(when)s with %(provider)s.")
+                % {
+                    "when": spoken_datetime(only.date_time, provider_zone(only.provider)),
+                    "provider": only.provider.display_name,
+                },
+                links=links,
+            )
         if not appointments:
             asked = describe_when(turn)
             text = (
@@ -138,7 +196,8 @@ class ListPrescriptions(Action):
         if not prescriptions:
             return Outcome(_("You have no active prescriptions."), links=links)
         named = turn.match_medication(prescriptions)
-        chosen = [named] if named else prescriptions
+        # Read out a few; the prescriptions page has the rest.
+        chosen = [named] if named else prescriptions[:LIST_LIMIT]
         items = [
             _("%(name)s %(dosage)s, %(frequency)s, until %(end)s, %(refills)s")
             % {
@@ -156,8 +215,15 @@ class ListPrescriptions(Action):
         text = ngettext(
             "You have %(count)d active prescription: %(items)s.",
             "You have %(count)d active prescriptions: %(items)s.",
-            len(items),
-        ) % {"count": len(items), "items": "; ".join(items)}
+            len(prescriptions),
+        ) % {"count": len(prescriptions), "items": "; ".join(items)}
+        if len(prescriptions) > len(items):
+            more = len(prescriptions) - len(items)
+            text += " " + ngettext(
+                "%(n)d more is on your prescriptions page.",
+                "%(n)d more are on your prescriptions page.",
+                more,
+            ) % {"n": more}
         return Outcome(text, links=links)
 
 
@@ -268,6 +334,21 @@ class ContactProvider(Action):
             if match and turn.answering is None:
                 slots["message"] = match["body"].strip()
         if provider is None:
+            unknown = unknown_person(
+                turn.text, providers, lambda p: p.user.full_name, matched=False
+            )
+            if unknown is not None:
+                nearest = closest(unknown, providers, lambda p: p.user.full_name)
+                return Outcome(
+                    _("None of your providers is called %(name)s. Did you mean %(names)s?")
+                    % {
+                        "name": unknown.title(),
+                        "names": " or ".join(p.display_name for p in nearest),
+                    },
+                    ask="provider",
+                    slots=slots,
+                    suggestions=[p.user.full_name for p in nearest],
+                )
             names = ", ".join(p.display_name for p in providers)
             return Outcome(
                 _("Which of your providers should I send it to: %(names)s?") % {"names": names},
@@ -307,17 +388,22 @@ class ContactProvider(Action):
         named = turn.match_one(providers)
         if named is not None:
             return named
+        if unknown_person(turn.text, providers, lambda p: p.user.full_name, matched=False):
+            return None  # "dr smith" is nobody of theirs: ask, even with one provider
         if len(providers) == 1:
             return providers[0]
         return None
 
     def confirmed(self, turn: Turn) -> Outcome:
+        if not turn.slots.get("content"):
+            # Handed over ("shall I message your provider?"): show the exact text first.
+            return self.start(turn)
         provider_id = slot_uuid(turn.slots.get("provider_id"))
         provider = provider_by_id(provider_id) if provider_id else None
         message = (turn.slots.get("message") or "").strip()
         if provider is None or not message:
             return Outcome(_("I could not send that message; please try again."))
-        content = str(turn.slots.get("content") or "") or transfer_content(turn, message)
+        content = str(turn.slots["content"])
         # Whether the patient may still write to them (care ended meanwhile?) is messaging's call.
         try:
             # messaging's own service: its policy, and the real-time push after commit.

@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from assistant.actions.base import Action, Outcome, Turn, page_link
 from assistant.actions.patient import spoken_day
 from assistant.nlu.intents import Intent
-from assistant.nlu.matching import Match
 from assistant.nlu.normalise import normalise
 from patients.policy import visible_patients
 from providers.selectors import patients_of_provider, provider_timezone
@@ -55,25 +55,55 @@ class ScheduleToday(Action):
             first, last = _PARTS[part]
             start = dt.datetime.combine(day, dt.time(first), tzinfo=tz)
             end = dt.datetime.combine(day, dt.time.max if last == 24 else dt.time(last), tzinfo=tz)
+        # Every visit of the day but the cancelled ones: done, missed and still to come.
         appointments = [
             a
             for a in appointments_of_provider_between(provider, start, end)
-            if a.status == AppointmentStatus.SCHEDULED
+            if a.status != AppointmentStatus.CANCELLED
         ]
         label = _("today") if day == local_now.date() else spoken_day(day)
         links = [link for link in [_schedule_link(turn)] if link]
         if not appointments:
             return Outcome(_("You have no appointments %(day)s.") % {"day": label}, links=links)
-        items = [
-            f"{a.date_time.astimezone(tz):%H:%M} {a.patient.full_name}"
-            + (f" ({a.reason})" if a.reason else "")
+
+        def item(a: Any) -> str:
+            return f"{a.date_time.astimezone(tz):%H:%M} {a.patient.full_name}" + (
+                f" ({a.reason})" if a.reason else ""
+            )
+
+        total = ngettext(
+            "You have %(count)d visit %(day)s",
+            "You have %(count)d visits %(day)s",
+            len(appointments),
+        ) % {"count": len(appointments), "day": label}
+        left = [
+            a
             for a in appointments
+            if a.status == AppointmentStatus.SCHEDULED and a.date_time >= turn.now
         ]
-        text = ngettext(
-            "You have %(count)d appointment %(day)s: %(items)s.",
-            "You have %(count)d appointments %(day)s: %(items)s.",
-            len(items),
-        ) % {"count": len(items), "day": label, "items": "; ".join(items)}
+        if day != local_now.date():
+            # Another day: all of it is still to come (or all past); read them out.
+            text = f"{total}: " + "; ".join(item(a) for a in appointments) + "."
+            return Outcome(text, links=links)
+        missed = [a for a in appointments if a.status == AppointmentStatus.NO_SHOW]
+        done = [a for a in appointments if a not in left and a not in missed]
+        parts = [
+            ngettext("%(n)d done", "%(n)d done", len(done)) % {"n": len(done)},
+            ngettext("%(n)d left", "%(n)d left", len(left)) % {"n": len(left)},
+        ]
+        if missed:
+            parts.append(
+                ngettext("%(n)d no-show", "%(n)d no-shows", len(missed)) % {"n": len(missed)}
+            )
+        text = f"{total}: " + ", ".join(parts) + "."
+        if left:
+            text += " " + _("Next: %(item)s.") % {"item": item(left[0])}
+            if len(left) > 1:
+                text += " " + _("Then: %(items)s.") % {
+                    "items": "; ".join(item(a) for a in left[1:])
+                }
+        else:
+            text += " " + _("No more visits %(day)s.") % {"day": label}
         return Outcome(text, links=links)
 
 
@@ -117,16 +147,99 @@ class NextPatient(Action):
         return Outcome(text + ".", links=links)
 
 
+def _dob_label(patient: Any) -> str:
+    return formats.date_format(patient.date_of_birth, "j M Y")
+
+
+def _patient_label(patient: Any) -> str:
+    """ "Owen Halvorsen (born 3 Mar 1980)": what tells two people of one name apart."""
+    return _("%(name)s (born %(dob)s)") % {"name": patient.full_name, "dob": _dob_label(patient)}
+
+
+def _exact_names(turn: Turn, patients: list[Any]) -> list[Any]:
+    """Patients whose whole name (first and last) is said, word for word."""
+    said = f" {normalise(turn.text)} "
+    return [p for p in patients if f" {normalise(p.full_name)} " in said]
+
+
+def _by_birth_date(turn: Turn, patients: list[Any]) -> list[Any]:
+    """Those of `patients` whose date of birth the answer gives (as labelled, ISO, or the year)."""
+    said = normalise(turn.text)
+    full = [
+        p
+        for p in patients
+        if normalise(_dob_label(p)) in said or p.date_of_birth.isoformat() in turn.text
+    ]
+    if full:
+        return full
+    years = set(re.findall(r"\b(?:19|20)\d{2}\b", said))
+    return [p for p in patients if str(p.date_of_birth.year) in years]
+
+
+_ORDINAL_WORDS = {"first": 0, "second": 1, "third": 2, "1st": 0, "2nd": 1, "3rd": 2}
+
+
+def _ordinal_pick(text: str, count: int) -> int | None:
+    for word in normalise(text).split():
+        if word in _ORDINAL_WORDS and _ORDINAL_WORDS[word] < count:
+            return _ORDINAL_WORDS[word]
+    return None
+
+
 def _choose_patient(
     turn: Turn, patients: list[Any], slots: dict[str, Any]
-) -> tuple[Any | None, list[Match[Any]]]:
+) -> tuple[Any | None, list[Any]]:
+    """(the patient meant, or None; the candidates to ask about, best first).
+
+    An exact full name wins over partial matches ("Owen Halvorsen" among three
+    Owens); people who share it are told apart by date of birth.
+    """
     by_id = {str(p.pk): p for p in patients}
     if slots.get("patient_id") in by_id:
         return by_id[slots["patient_id"]], []
-    matches = turn.match_people(patients, _patient_name_of)
+    offered = [by_id[i] for i in slots.get("patient_options") or [] if i in by_id]
+    answering = turn.answering == "patient" and bool(offered)
+    pool = offered if answering else patients
+    if answering:
+        index = _ordinal_pick(turn.text, len(offered))
+        if index is not None:
+            return offered[index], []
+    exact = _exact_names(turn, pool)
+    if len(exact) > 1:
+        dated = _by_birth_date(turn, exact)
+        return (dated[0], []) if len(dated) == 1 else (None, exact)
+    if len(exact) == 1:
+        return exact[0], []
+    if answering:
+        dated = _by_birth_date(turn, pool)
+        if len(dated) == 1:
+            return dated[0], []
+    matches = turn.match_people(pool, _patient_name_of)
     if len(matches) == 1 or (len(matches) > 1 and matches[0].score - matches[1].score >= 5):
-        return matches[0].item, matches
-    return None, matches
+        return matches[0].item, []
+    return None, [m.item for m in matches]
+
+
+def _which_patient(
+    turn: Turn, question: str, candidates: list[Any], slots: dict[str, Any]
+) -> Outcome:
+    """Ask once, names with dates of birth; a second unclear answer ends with the patient list."""
+    if turn.answering == "patient" and slots.get("patient_options"):
+        link = page_link("providers:patient-list", _("Your patients"))
+        return Outcome(
+            _(
+                "I still can't tell which patient you mean. Please pick them from your patient list."
+            ),
+            links=[link] if link else [],
+        )
+    shown = candidates[:MAX_CANDIDATES]
+    labels = [_patient_label(p) for p in shown]
+    return Outcome(
+        question % {"names": "; ".join(labels)},
+        ask="patient",
+        slots={**slots, "patient_options": [str(p.pk) for p in shown]},
+        suggestions=labels,
+    )
 
 
 class OpenChart(Action):
@@ -139,13 +252,7 @@ class OpenChart(Action):
         patient, matches = _choose_patient(turn, patients, slots)
         if patient is None:
             if matches:
-                names = [m.item.full_name for m in matches[:MAX_CANDIDATES]]
-                return Outcome(
-                    _("Which patient: %(names)s?") % {"names": ", ".join(names)},
-                    ask="patient",
-                    slots=slots,
-                    suggestions=names,
-                )
+                return _which_patient(turn, _("Which patient: %(names)s?"), matches, slots)
             if turn.answering == "patient" or not patients:
                 return Outcome(_("I couldn't find a patient of yours by that name."))
             return Outcome(_("Whose chart should I open?"), ask="patient", slots=slots)
@@ -247,12 +354,8 @@ class DictateNote(Action):
                 slots["note"] = body
         if patient is None:
             if matches:
-                names = [m.item.full_name for m in matches[:MAX_CANDIDATES]]
-                return Outcome(
-                    _("Which patient is the note for: %(names)s?") % {"names": ", ".join(names)},
-                    ask="patient",
-                    slots=slots,
-                    suggestions=names,
+                return _which_patient(
+                    turn, _("Which patient is the note for: %(names)s?"), matches, slots
                 )
             return Outcome(_("Which patient is the note for?"), ask="patient", slots=slots)
         note = (slots.get("note") or "").strip()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from assistant.actions.base import Action, Link, Outcome, Turn, page_link, slot_uuid
+from assistant.actions.resolve import is_among, named_medication
 from assistant.actions.scheduling import join_words
 from assistant.nlu.intents import Intent
 from patients.timezones import zone_of
@@ -64,6 +65,9 @@ class RequestRefill(Action):
         links = [list_link] if list_link else []
         if not current:
             return Outcome(_("You have no active prescriptions to refill."), links=links)
+        asked_for = named_medication(turn.text)
+        if asked_for is not None and not is_among(asked_for, [*current, *lists.past]):
+            return self._not_prescribed(turn, asked_for, current)
         prescription = self._chosen(turn, current, slots)
         if prescription is None:
             ended = turn.match_medication(lists.past)
@@ -149,6 +153,33 @@ class RequestRefill(Action):
 
     def declined(self, turn: Turn) -> Outcome:
         return Outcome(_("All right, I have not asked for a refill."))
+
+    def _not_prescribed(self, turn: Turn, name: str, current: list[Prescription]) -> Outcome:
+        """A medicine the patient has no prescription for: say so, list theirs, offer a message.
+
+        Never another prescription of theirs in its place: "metformin" is not "Lisinopril".
+        """
+        text = _(
+            "You have no prescription for %(name)s; your active prescriptions are %(names)s. "
+            "Shall I message your provider?"
+        ) % {"name": name, "names": join_words([_name(p) for p in current])}
+        # Yes hands over to the transfer, which shows the exact message before sending it.
+        slots = {
+            "message": _(
+                "Could I have a prescription for %(name)s? I asked the assistant for a refill."
+            )
+            % {"name": name}
+        }
+        prescribers = {p.provider_id for p in current}
+        if len(prescribers) == 1:
+            slots["provider_id"] = str(current[0].provider_id)
+        return Outcome(
+            text,
+            confirm=True,
+            slots=slots,
+            suggestions=[_("Yes"), _("No")],
+            hand_to=Intent.CONTACT_PROVIDER,
+        )
 
     def _chosen(
         self, turn: Turn, current: list[Prescription], slots: dict[str, Any]

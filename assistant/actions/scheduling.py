@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from assistant.actions.base import Action, Link, Outcome, Turn, page_link, slot_uuid
 from assistant.actions.patient import spoken_day, when_phrase
+from assistant.actions.resolve import closest, unknown_person, wants_next
 from assistant.nlu.choice import pick_option
 from assistant.nlu.intents import Intent
 from assistant.nlu.normalise import normalise
@@ -51,6 +52,10 @@ OPTIONS_LIMIT = 5
 NEAREST_LIMIT = 3
 APPOINTMENTS_LISTED = 5
 PARTS_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+_AGREE = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|ok|okay|that one|that's the one|thats the one|correct|right)"
+    r"(?: (?:please|that one|thanks|thank you))?$"
+)
 _SOONEST = re.compile(
     r"\b(?:soonest|earliest|as soon as possible|asap|first available|next available|first free|next free|any ?time|whenever|any day)\b"
 )
@@ -300,6 +305,17 @@ class BookAppointment(Action):
                 )
             return provider
         bookable = [p for p in own if bookable_provider(p.pk) is not None]
+        unknown = unknown_person(turn.text, own, lambda p: p.user.full_name, matched=False)
+        if unknown is not None and bookable:
+            # A name that is none of theirs: the closest of their own, never a guess.
+            nearest = closest(unknown, bookable, lambda p: p.user.full_name)
+            return Outcome(
+                _("None of your providers is called %(name)s. Did you mean %(names)s?")
+                % {"name": unknown.title(), "names": " or ".join(p.display_name for p in nearest)},
+                ask="provider",
+                slots=slots,
+                suggestions=[p.user.full_name for p in nearest],
+            )
         if len(bookable) == 1 and turn.answering != "provider":
             return bookable[0]
         links = [
@@ -478,11 +494,19 @@ def _choose_appointment(
         index = pick_option(turn.text, [_local(a) for a in offered], turn.now)
         if index is not None:
             return offered[index], []
+        # "yes" to a single appointment read out is that one.
+        if len(offered) == 1 and _AGREE.match(normalise(turn.text)):
+            return offered[0], []
         narrowed = matching_appointments(turn, offered, turn.understanding.when)
+        if wants_next(turn.text) and narrowed:
+            return min(narrowed, key=lambda a: a.date_time), []
         if len(narrowed) == 1:
             return narrowed[0], []
         return None, narrowed or offered
     candidates = matching_appointments(turn, upcoming, when)
+    if wants_next(turn.text) and candidates:
+        # "my next appointment (with dr chen)": the earliest of those that fit.
+        return min(candidates, key=lambda a: a.date_time), []
     if len(candidates) == 1:
         return candidates[0], []
     return None, candidates

@@ -226,3 +226,46 @@ def test_the_daily_chart_scales_bars_to_a_round_top() -> None:
     ).bars
     assert bars[0].width == pytest.approx(4 * bars[1].width, abs=0.5)
     assert [b.percent for b in bars] == [80, 20]
+
+
+# --- Outcomes -----------------------------------------------------------------------------
+
+
+def test_the_outcome_mix_and_the_rate_of_conversations_that_completed_a_task(
+    patient, provider, provider_client
+) -> None:
+    import uuid
+
+    booked, asked, transferred, emergency = (uuid.uuid4() for _ in range(4))
+    log(patient.user, "book_appointment", 0.9, outcome="clarification", conversation_id=booked)
+    log(patient.user, "book_appointment", 1.0, outcome="booked", conversation_id=booked)
+    log(patient.user, "cancel_appointment", 0.6, outcome="clarification", conversation_id=asked)
+    log(patient.user, "cancel_appointment", 1.0, outcome="none", conversation_id=asked)
+    log(patient.user, "contact_provider", 1.0, outcome="transferred", conversation_id=transferred)
+    log(patient.user, "emergency", 1.0, outcome="emergency_advised", conversation_id=emergency)
+    page = provider_client.get(URL).content.decode()
+    # 2 of the 4 conversations completed a task (a booking, a transfer).
+    assert figure(page, "completion") == "50%"
+    assert "2 of 4" in page
+    rows = dict(re.findall(r'data-outcome="(\w+)"><th scope="row">[^<]+</th><td>(\d+)</td>', page))
+    assert rows == {
+        "booked": "1",
+        "cancelled": "0",
+        "rescheduled": "0",
+        "refill_requested": "0",
+        "transferred": "1",
+        "emergency_advised": "1",
+        "clarification": "2",
+        "answered": "0",
+        "none": "1",
+    }
+
+
+def test_an_unknown_outcome_is_refused_by_the_database(patient) -> None:
+    from django.db import IntegrityError, transaction
+
+    from assistant.models import AIInteraction
+
+    row = log(patient.user, "greeting", 0.5)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AIInteraction.objects.filter(pk=row.pk).update(outcome="made_up")

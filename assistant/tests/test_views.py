@@ -148,21 +148,60 @@ def test_a_user_sees_only_their_own_conversation(patient_client, patient, other_
         detected_intent="greeting",
         confidence_score=0.9,
     )
+    patient_client.post(reverse("assistant:utterance-text"), {"text": "what are your hours"})
+    page = patient_client.get(CHAT).content.decode()
+    assert "what are your hours" in page and "secret of riley" not in page
+
+
+def test_the_page_shows_this_sessions_conversation_and_a_new_one_starts_empty(
+    patient_client, patient
+) -> None:
     interaction_log(
         user=patient.user,
-        input_text="question of pat",
+        input_text="said at an earlier sign-in",
         response_text="p",
         detected_intent="greeting",
         confidence_score=0.9,
     )
+    patient_client.post(reverse("assistant:utterance-text"), {"text": "what are your hours"})
     page = patient_client.get(CHAT).content.decode()
-    assert "question of pat" in page and "secret of riley" not in page
+    assert "what are your hours" in page and "said at an earlier sign-in" not in page
+    response = patient_client.post(reverse("assistant:conversation-new"))
+    assert response.status_code == 302
+    page = patient_client.get(CHAT).content.decode()
+    assert "what are your hours" not in page and 'id="chat-empty"' in page
+    patient_client.post(
+        reverse("assistant:utterance-text"), {"text": "what prescriptions do i have"}
+    )
+    ids = set(
+        AIInteraction.objects.filter(user=patient.user).values_list("conversation_id", flat=True)
+    )
+    assert len(ids - {None}) == 2
+
+
+def test_the_conversation_is_a_list_inside_a_live_region_without_alert_items(
+    patient_client,
+) -> None:
+    page = patient_client.get(CHAT).content.decode()
+    live = page.index('role="log"')
+    assert page.index('<ol class="chat-log" id="chat-log">') > live
+    assert 'aria-live="polite"' in page[live - 200 : live + 200]
+    assert "<li" not in page[page.index('id="chat-alert"') - 80 : page.index('id="chat-alert"')]
 
 
 @pytest.mark.parametrize("rows", [2, 40])
 def test_the_page_reads_a_fixed_number_of_queries(
     patient_client, patient, rows, django_assert_max_num_queries, no_voice
 ):
+    import uuid
+
+    from assistant.conversation import STATE_KEY
+
+    # All of them in this session's conversation (the page shows that one).
+    conversation = uuid.uuid4()
+    session = patient_client.session
+    session[STATE_KEY] = {"conversation": str(conversation)}
+    session.save()
     for n in range(rows):
         interaction_log(
             user=patient.user,
@@ -170,6 +209,7 @@ def test_the_page_reads_a_fixed_number_of_queries(
             response_text="a",
             detected_intent="greeting",
             confidence_score=0.5,
+            conversation_id=conversation,
         )
     patient_client.get(CHAT)  # warm the session and navigation
     with django_assert_max_num_queries(12):

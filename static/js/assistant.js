@@ -10,6 +10,7 @@
 
   var log = document.getElementById("chat-log");
   var extras = document.getElementById("reply-extras");
+  var alertRegion = document.getElementById("chat-alert");
   var form = document.getElementById("say-form");
   var input = form.querySelector("input[name=text]");
   var mic = document.getElementById("mic");
@@ -48,6 +49,18 @@
     return item;
   }
 
+  function preview(text) {
+    var figure = document.createElement("figure");
+    figure.className = "transfer-preview";
+    var caption = document.createElement("figcaption");
+    caption.textContent = "Exactly what will be sent:";
+    var body = document.createElement("pre");
+    body.textContent = text;
+    figure.appendChild(caption);
+    figure.appendChild(body);
+    return figure;
+  }
+
   function showExtras(reply) {
     extras.textContent = "";
     if (reply.links && reply.links.length) {
@@ -81,7 +94,13 @@
 
   function showReply(reply) {
     var item = addTurn("assistant", reply.text, reply.emergency);
-    if (reply.emergency) { item.setAttribute("role", "alert"); }
+    // The message a transfer would send, in full, inside the reply (announced with it).
+    if (reply.preview) { item.appendChild(preview(reply.preview)); }
+    // The list sits in a polite live region; an emergency is also said at once.
+    if (reply.emergency && alertRegion) {
+      alertRegion.textContent = "";
+      window.setTimeout(function () { alertRegion.textContent = reply.text; }, 50);
+    }
     showExtras(reply);
     // A page to go to (a chart, the conversation a message went to): after a moment,
     // so the answer is seen (and read out by a screen reader) first. The reply's link
