@@ -1,11 +1,12 @@
-"""The web server holds a bounded number of PostgreSQL connections, however many requests arrive.
+"""The web servers hold a bounded number of PostgreSQL connections, however many requests arrive.
 
-Real server processes (the Procfile's web command, two of them as in each
-compose replica) on a scratch PostgreSQL database, hit with many more
-concurrent requests than they have pooled connections. None may fail, and
-PostgreSQL must never see more connections from them than the arithmetic in
-settings.py promises (processes x DATABASE_POOL_SIZE): that bound is what
-keeps a deployment under max_connections ("too many clients").
+The web tier as docker-compose.yml configures it (its replicas, each the
+Procfile's web command with compose's WEB_CONCURRENCY and DATABASE_POOL_SIZE)
+on a scratch PostgreSQL database, hit with several times more concurrent
+requests than they have pooled connections. None may fail, and PostgreSQL
+must never see more connections from them than the arithmetic in settings.py
+promises (replicas x processes x pool): that bound is what keeps a deployment
+under max_connections ("too many clients").
 """
 
 from __future__ import annotations
@@ -22,11 +23,28 @@ import pytest
 from django.conf import settings
 
 from conftest import require_or_skip
-from tests.servers import get, server_env, start_process
+from tests.servers import ROOT, ServerProcess, get, server_env, start_process
 
-PROCESSES = 2
-POOL_SIZE = 4
-CONCURRENT_REQUESTS = 60
+
+def _compose_web() -> tuple[int, int, int]:
+    """Replicas, processes per replica and pool size of compose's web service (its defaults)."""
+    import re
+
+    import yaml
+
+    web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+
+    def default(value: object) -> int:
+        return int(re.sub(r"\$\{\w+:-(\d+)\}", r"\1", str(value)))
+
+    environment = web["environment"]
+    return (
+        web["deploy"]["replicas"],
+        default(environment["WEB_CONCURRENCY"]),
+        default(environment["DATABASE_POOL_SIZE"]),
+    )
+
+
 ROUNDS = 3
 
 
@@ -74,8 +92,11 @@ def test_concurrent_requests_beyond_the_pool_all_succeed_within_the_connection_b
     scratch_database, tmp_path: Path
 ) -> None:
     url, name, admin = scratch_database
-    env = server_env(url, WEB_CONCURRENCY=str(PROCESSES), DATABASE_POOL_SIZE=str(POOL_SIZE))
-    server = start_process("web", env, tmp_path)
+    replicas, processes, pool_size = _compose_web()
+    bound = replicas * processes * pool_size
+    concurrent = 4 * bound
+    env = server_env(url, WEB_CONCURRENCY=str(processes), DATABASE_POOL_SIZE=str(pool_size))
+    servers: list[ServerProcess] = [start_process("web", env, tmp_path) for _ in range(replicas)]
     peak = 0
     stop = threading.Event()
 
@@ -87,28 +108,25 @@ def test_concurrent_requests_beyond_the_pool_all_succeed_within_the_connection_b
 
     watcher = threading.Thread(target=watch, daemon=True)
     try:
-        server.wait_healthy()
-        # Every process has started and answered before the burst.
+        for server in servers:
+            server.wait_healthy()
         watcher.start()
-        with ThreadPoolExecutor(CONCURRENT_REQUESTS) as pool:
-            results = Counter(
-                pool.map(
-                    lambda _: _status(f"{server.base}/healthz"),
-                    range(CONCURRENT_REQUESTS * ROUNDS),
-                )
-            )
+        urls = [f"{servers[i % replicas].base}/healthz" for i in range(concurrent * ROUNDS)]
+        with ThreadPoolExecutor(concurrent) as pool:
+            results = Counter(pool.map(_status, urls))
         settled = _connections(admin, name)
     finally:
         stop.set()
         if watcher.is_alive():
             watcher.join()
-        output = server.output()
-        server.stop()
+        output = "".join(server.output() for server in servers)
+        for server in servers:
+            server.stop()
 
-    assert results == Counter({200: CONCURRENT_REQUESTS * ROUNDS}), (results, output[-3000:])
+    assert results == Counter({200: concurrent * ROUNDS}), (results, output[-3000:])
     assert "too many clients" not in output
-    assert 0 < peak <= PROCESSES * POOL_SIZE, peak
-    assert settled <= PROCESSES * POOL_SIZE
+    assert 0 < peak <= bound, peak
+    assert settled <= bound
 
 
 def _status(url: str) -> int | str:
