@@ -18,6 +18,7 @@ insurance number is removed however it is spaced or cased.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -218,3 +219,18 @@ def identifiers_of(user: Any) -> list[str]:
 def redact_for(user: Any, text: str) -> str:
     """redact() with the user's own insurance number."""
     return redact(text, identifiers=identifiers_of(user))
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter: identifiers in any log line become [removed] (what a person said to
+    the assistant can reach a log through an error message)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logged as it is
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True

@@ -371,7 +371,9 @@ AUDITLOG_STORE_JSON_CHANGES = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Identifiers a person typed or said (SSN, card numbers) never reach a log line.
+    "filters": {"redact_identifiers": {"()": "assistant.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_identifiers"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Axes reports every successful sign-in at INFO; failures and lockouts stay visible.
     "loggers": {"axes": {"level": "WARNING"}},

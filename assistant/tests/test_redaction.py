@@ -90,3 +90,19 @@ def test_luhn() -> None:
 def test_nothing_to_redact_is_returned_as_is() -> None:
     assert redact("") == ""
     assert redact("cancel my appointment on friday") == "cancel my appointment on friday"
+
+
+def test_log_lines_are_redacted_by_the_configured_filter(caplog) -> None:
+    import logging
+
+    from django.conf import settings
+
+    handler = settings.LOGGING["handlers"]["console"]
+    assert "redact_identifiers" in handler["filters"]
+    from assistant.redaction import RedactingFilter
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "could not parse %s", ("ssn 123-45-6789",), None
+    )
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == f"could not parse ssn {REMOVED}"
