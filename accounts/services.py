@@ -11,6 +11,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import emails
 from accounts.models import Role, User
 
 
@@ -20,6 +21,10 @@ class NotAllowed(Exception):
 
 class InvalidOTP(Exception):
     """A one-time code was wrong or already used."""
+
+
+class EmailTaken(Exception):
+    """Another account already signs in with this address."""
 
 
 @transaction.atomic
@@ -99,23 +104,34 @@ def mfa_totp_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]
     """Confirm enrolment with a first code from the app; returns fresh one-time recovery codes.
 
     Raises InvalidOTP when the code is wrong. Any earlier authenticator is
-    replaced, so a user has exactly one.
+    replaced, so a user has exactly one; it is removed only here, once the new
+    one has proved to work, never when enrolment starts. The owner is emailed.
     """
     if device.user_id != user.pk or device.confirmed or not device.verify_token(token.strip()):
         raise InvalidOTP(_("That code is not right. Check the time on your phone and try the current code."))
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    earlier = TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk)
+    replaced, _rows = earlier.delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    return mfa_recovery_codes_regenerate(user=user)
+    emails.send_security_notice(
+        user=user, change=emails.AUTHENTICATOR_REPLACED if replaced else emails.AUTHENTICATOR_ADDED
+    )
+    return _recovery_codes_replace(user)
+
+
+def _recovery_codes_replace(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=str(_("Recovery codes")), confirmed=True)
+    codes = [StaticToken.random_token() for _n in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
 
 
 @transaction.atomic
 def mfa_recovery_codes_regenerate(*, user: User) -> list[str]:
     """Replace the user's recovery codes; each works once, in place of an authenticator code."""
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=str(_("Recovery codes")), confirmed=True)
-    codes = [StaticToken.random_token() for _n in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    codes = _recovery_codes_replace(user)
+    emails.send_security_notice(user=user, change=emails.RECOVERY_CODES_REPLACED)
     return codes
 
 
@@ -126,6 +142,39 @@ def mfa_disable(*, user: User) -> None:
         raise NotAllowed(_("Two-step sign-in is required for your account."))
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    emails.send_security_notice(user=user, change=emails.TWO_STEP_OFF)
+
+
+@transaction.atomic
+def user_change_password(*, user: User, password: str) -> User:
+    """Set a new password (already validated); every other session ends with the old one."""
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    emails.send_security_notice(user=user, change=emails.PASSWORD_CHANGED)
+    return user
+
+
+@transaction.atomic
+def user_change_email(*, user: User, new_email: str) -> User:
+    """Move the account to an address its owner has just proved (the link was opened there).
+
+    Both addresses are told. Every other session of the user ends: whoever
+    holds one signed in under the old address. Raises EmailTaken.
+    """
+    new_email = User.objects.normalize_email(new_email)
+    if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
+        raise EmailTaken(_("This address already belongs to another account."))
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = timezone.now()
+    user.session_epoch = F("session_epoch") + 1
+    user.save(update_fields=["email", "email_verified_at", "session_epoch", "updated_at"])
+    user.refresh_from_db(fields=["session_epoch"])
+    for address in (old_email, new_email):
+        emails.send_security_notice(
+            user=user, change=emails.EMAIL_CHANGED, to=address, old_email=old_email
+        )
+    return user
 
 
 def mfa_enabled(user: User) -> bool:

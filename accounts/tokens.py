@@ -57,3 +57,41 @@ email_verification_link = OneTimeLink(
 invitation_link = OneTimeLink(
     "accounts.provider-invitation", "PROVIDER_INVITATION_TIMEOUT", lambda u: f"{u.email}:{u.password}"
 )
+
+
+class EmailChangeLink:
+    """The link mailed to a new address: the user, the new address and the state it changes.
+
+    The fingerprint covers the current address and password, so the link is
+    spent once the address changes (or the password does).
+    """
+
+    salt = "accounts.email-change"
+
+    def _fingerprint(self, user: User, new_email: str) -> str:
+        state = f"{user.pk}:{user.email}:{user.password}:{new_email}"
+        return salted_hmac(self.salt, state, algorithm="sha256").hexdigest()[:32]
+
+    def make(self, user: User, new_email: str) -> str:
+        fingerprint = self._fingerprint(user, new_email)
+        return signing.dumps([str(user.pk), new_email, fingerprint], salt=self.salt)
+
+    def resolve(self, token: str) -> tuple[User, str] | None:
+        """(user, new address), or None when the link is forged, expired or already used."""
+        try:
+            user_id, new_email, fingerprint = signing.loads(
+                token, salt=self.salt, max_age=settings.EMAIL_CHANGE_TIMEOUT
+            )
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        if not _is_uuid(user_id) or not isinstance(new_email, str):
+            return None
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            return None
+        if not constant_time_compare(fingerprint, self._fingerprint(user, new_email)):
+            return None
+        return user, new_email
+
+
+email_change_link = EmailChangeLink()

@@ -22,14 +22,11 @@ urlpatterns = [
     path("mfa/recovery-codes/", views.mfa_recovery_codes, name="mfa-recovery-codes"),
     path("mfa/recovery-codes/new/", views.mfa_recovery_codes_regenerate, name="mfa-recovery-codes-regenerate"),
     path("mfa/disable/", views.mfa_disable, name="mfa-disable"),
-    path(
-        "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="accounts/password_change.html",
-            success_url=reverse_lazy("accounts:password-change-done"),
-        ),
-        name="password-change",
-    ),
+    path("security/confirm/", views.reauth, name="reauth"),
+    path("security/email/", views.email_change, name="email-change"),
+    path("email/confirm/<str:token>/", views.email_change_confirm, name="email-change-confirm"),
+    path("session/keep-alive/", views.session_keep_alive, name="session-keep-alive"),
+    path("password/change/", views.password_change, name="password-change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),

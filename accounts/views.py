@@ -9,12 +9,15 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm as NewPasswordForm
 from django.contrib.auth.signals import user_login_failed
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,13 +29,23 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.emails import send_verification_email
-from accounts.forms import EmailForm, LoginForm, OTPForm, PatientRegistrationForm, SetPasswordForm
+from accounts.emails import send_email_change_link, send_verification_email
+from accounts.forms import (
+    EmailChangeForm,
+    EmailForm,
+    EnrolOTPForm,
+    LoginForm,
+    OTPForm,
+    PatientRegistrationForm,
+    ReauthForm,
+    SetPasswordForm,
+)
 from accounts.lockout import lockout_response
 from accounts.models import Role, User
+from accounts.reauth import reauth_is_recent, reauth_mark, reauth_redirect, reauth_required
 from accounts.signin import PENDING_KEY, may_enrol_while_pending
 from accounts.signin import pending_user as _pending_user
-from accounts.tokens import email_verification_link, invitation_link
+from accounts.tokens import email_change_link, email_verification_link, invitation_link
 from patients.services import patient_register
 
 RECOVERY_CODES_KEY = "accounts_new_recovery_codes"
@@ -100,7 +113,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:login-otp")
             return redirect("accounts:mfa-setup")
         return _finish_login(request, user, user.backend, None, next_url)
-    expired = request.GET.get("expired") == "1"
+    # After an explicit sign-out only that is said, not also that the session ran out.
+    signed_out = any(SIGNED_OUT_TAG in m.tags for m in messages.get_messages(request))
+    expired = request.GET.get("expired") == "1" and not signed_out
     return render(request, "accounts/login.html", {"form": form, "next": next_url, "expired": expired})
 
 
@@ -130,7 +145,9 @@ def login_otp(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     auth_logout(request)
-    messages.success(request, _("You have signed out."))
+    # Tagged, so the sign-in page does not also say the session ran out (another
+    # tab of the portal may land there with ?expired=1 at the same moment).
+    messages.success(request, _("You have signed out."), extra_tags=SIGNED_OUT_TAG)
     return redirect("accounts:login")
 
 
@@ -157,6 +174,9 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         auth_logout(request)
         messages.info(request, _("Please sign in again with your authenticator code."))
         return redirect("accounts:login")
+    if request.user.is_authenticated and not reauth_is_recent(request):
+        # Adding or replacing the authenticator of a signed-in account: prove it is the owner.
+        return reauth_redirect(request)
 
     device = TOTPDevice.objects.filter(
         pk=request.session.get(ENROL_DEVICE_KEY), user=user, confirmed=False
@@ -165,7 +185,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         device = services.mfa_totp_begin(user=user)
         request.session[ENROL_DEVICE_KEY] = device.pk
 
-    form = OTPForm(request.POST or None)
+    form = EnrolOTPForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes = services.mfa_totp_confirm(user=user, device=device, token=form.cleaned_data["code"])
@@ -196,10 +216,13 @@ def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
     codes = request.session.pop(RECOVERY_CODES_KEY, None)
     if not codes:
         return redirect("accounts:security")
-    return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
+    # Also offered as a text file to download; it is made here, never stored.
+    lines = [_("Recovery codes for %(email)s") % {"email": request.user.email}, "", *codes, ""]
+    context = {"codes": codes, "codes_text": "\n".join(lines)}
+    return render(request, "accounts/mfa_recovery_codes.html", context)
 
 
-@login_required
+@reauth_required
 @require_POST
 def mfa_recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
     if not services.mfa_enabled(request.user):
@@ -208,7 +231,7 @@ def mfa_recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:mfa-recovery-codes")
 
 
-@login_required
+@reauth_required
 @require_POST
 def mfa_disable(request: HttpRequest) -> HttpResponse:
     try:
@@ -305,3 +328,111 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Your password is set. Sign in to set up two-step sign-in."))
         return redirect("accounts:login")
     return render(request, "accounts/invitation.html", {"form": form, "invited": user})
+
+
+# --- Re-authentication and changes to how the account signs in ---------------------
+
+SIGNED_OUT_TAG = "signed-out"
+
+
+@login_required
+@sensitive_post_parameters("password", "code")
+@never_cache
+def reauth(request: HttpRequest) -> HttpResponse:
+    """The password again and, with two-step sign-in on, a current code; good for a few minutes."""
+    user = request.user
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    credentials = {"username": user.email}
+    form = ReauthForm(user, request.POST or None, needs_code=services.mfa_enabled(user))
+    if request.method == "POST" and form.is_valid():
+        if AxesProxyHandler.is_locked(request, credentials):
+            # Someone at this session is guessing: the session goes with the account's lockout.
+            auth_logout(request)
+            return lockout_response(request, credentials)
+        password_ok = user.check_password(form.cleaned_data["password"])
+        # The code is only tried with the right password: a used code is spent.
+        code_ok = password_ok and (
+            "code" not in form.cleaned_data
+            or services.mfa_verify(user=user, token=form.cleaned_data["code"]) is not None
+        )
+        if password_ok and code_ok:
+            reauth_mark(request)
+            return redirect(_safe_next(request, next_url or reverse("accounts:security")))
+        # A wrong password or code here counts towards the lockout like one at sign-in.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            auth_logout(request)
+            return lockout_response(request, credentials)
+        form.add_error(None, _("The password or the code is not right."))
+    context = {"form": form, "next": next_url, "minutes": settings.REAUTH_VALID_SECONDS // 60}
+    return render(request, "accounts/reauth.html", context)
+
+
+@reauth_required
+@sensitive_post_parameters("new_password1", "new_password2")
+@never_cache
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = NewPasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["new_password1"]
+        user = services.user_change_password(user=request.user, password=password)
+        # This session stays signed in; every other one ends with the old password.
+        update_session_auth_hash(request, user)
+        return redirect("accounts:password-change-done")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@reauth_required
+@never_cache
+def email_change(request: HttpRequest) -> HttpResponse:
+    """Ask for a new address; it is used only once the link mailed there is opened."""
+    form = EmailChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["email"]
+        # An address taken by another account gets no link, and the page does not
+        # say so: this form must not tell which addresses have accounts.
+        if not User.objects.filter(email=new_email).exists():
+            token = email_change_link.make(request.user, new_email)
+            path = reverse("accounts:email-change-confirm", kwargs={"token": token})
+            link = _base_url(request).rstrip("/") + path
+            send_email_change_link(user=request.user, new_email=new_email, link=link)
+        sent = _("We sent a link to %(email)s. Your address changes when you open it.")
+        messages.info(request, sent % {"email": new_email})
+        return redirect("accounts:security")
+    return render(request, "accounts/email_change.html", {"form": form})
+
+
+# Public: opened from the email sent to the new address, perhaps on another device.
+# A GET only shows the question (mail scanners open links); the change is a POST.
+@never_cache
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    resolved = email_change_link.resolve(token)
+    if resolved is None:
+        messages.error(request, _("This link is invalid, expired or already used."))
+        return redirect("home")
+    user, new_email = resolved
+    if request.method == "POST":
+        try:
+            services.user_change_email(user=user, new_email=new_email)
+        except services.EmailTaken as exc:
+            messages.error(request, str(exc))
+            return redirect("home")
+        if request.user.is_authenticated and request.user.pk == user.pk:
+            update_session_auth_hash(request, user)
+        messages.success(request, _("Your email address is now %(email)s.") % {"email": new_email})
+        return redirect("home")
+    return render(request, "accounts/email_change_confirm.html", {"new_email": new_email})
+
+
+# --- Idle sign-out ---------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def session_keep_alive(request: HttpRequest) -> HttpResponse:
+    """Activity on an open page (typing, "Stay signed in") that made no request of its own.
+
+    Any request renews the idle expiry (SESSION_SAVE_EVERY_REQUEST); the answer
+    tells the page how long it now has. The absolute limit still applies.
+    """
+    return JsonResponse({"idle_seconds": settings.SESSION_COOKIE_AGE})

@@ -322,6 +322,12 @@ WEBSOCKET_SESSION_CHECK_SECONDS = env.float("WEBSOCKET_SESSION_CHECK_SECONDS", d
 # Time allowed between the password and the one-time code of a sign-in.
 MFA_PENDING_SECONDS = 5 * 60
 EMAIL_VERIFICATION_TIMEOUT = 3 * 24 * 60 * 60
+EMAIL_CHANGE_TIMEOUT = 24 * 60 * 60
+# Changing how an account signs in asks for the password (and a code) again;
+# one confirmation is good for this long.
+REAUTH_VALID_SECONDS = env.int("REAUTH_VALID_SECONDS", default=5 * 60)
+# The idle sign-out is announced this long before it happens ("Stay signed in").
+SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
 PASSWORD_RESET_TIMEOUT = 60 * 60
 PROVIDER_INVITATION_TIMEOUT = 7 * 24 * 60 * 60
 

@@ -183,6 +183,9 @@ def test_admin_login_page_sends_staff_to_the_portal_sign_in(client) -> None:
 
 @pytest.mark.django_db
 def test_patient_may_turn_two_step_sign_in_on_and_off(patient_client, patient) -> None:
+    # Changes to how the account signs in ask for the password again first.
+    assert patient_client.get(reverse("accounts:mfa-setup"))["Location"].startswith(reverse("accounts:reauth"))
+    patient_client.post(reverse("accounts:reauth"), {"password": PASSWORD})
     page = patient_client.get(reverse("accounts:mfa-setup"))
     assert page.status_code == 200
     device = TOTPDevice.objects.get(user=patient.user, confirmed=False)
@@ -194,6 +197,8 @@ def test_patient_may_turn_two_step_sign_in_on_and_off(patient_client, patient) -
 
 @pytest.mark.django_db
 def test_provider_may_not_turn_two_step_sign_in_off(provider_client, provider) -> None:
+    device = TOTPDevice.objects.get(user=provider.user, confirmed=True)
+    provider_client.post(reverse("accounts:reauth"), {"password": PASSWORD, "code": _current_code(device)})
     response = provider_client.post(reverse("accounts:mfa-disable"), follow=True)
     assert "required for your account" in response.content.decode()
     assert services.mfa_enabled(provider.user)
