@@ -12,6 +12,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.services import user_deactivate
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 
 
 class UserAdminCreationForm(AdminUserCreationForm):
@@ -41,7 +43,10 @@ class UserAdminChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PHIAccessLoggedAdmin, DjangoUserAdmin):
+    # A patient's account holds their name, email and phone; other accounts log nothing.
+    phi_resource = PHIResource.PROFILE
+    phi_patient_paths = ("patient_profile",)
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
     fieldsets = (

@@ -6,11 +6,16 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from assistant.models import AIInteraction
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 
 
 @admin.register(AIInteraction)
-class AIInteractionAdmin(admin.ModelAdmin):
+class AIInteractionAdmin(PHIAccessLoggedAdmin):
     """Read-only: each row is what the assistant heard, answered and did."""
+
+    phi_resource = PHIResource.ASSISTANT
+    phi_patient_paths = ("user__patient_profile",)
 
     list_display = (
         "interaction_timestamp",

@@ -5,10 +5,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from messaging.models import Message
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.MESSAGES
+    # Whichever side of the message is a patient.
+    phi_patient_paths = ("sender__patient_profile", "receiver__patient_profile")
     """Read-only: a message is a record of what one person told another."""
 
     # Who wrote to whom and when; the content itself is on the detail page only,

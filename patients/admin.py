@@ -7,13 +7,28 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
-from patients.models import EmergencyAccess, PatientProfile, PHIAccess
-from patients.services import emergency_access_mark_reviewed, patient_set_ssn, patient_ssn_check
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import (
+    DuplicateStatus,
+    EmergencyAccess,
+    PatientProfile,
+    PHIAccess,
+    PHIResource,
+    PossibleDuplicate,
+)
+from patients.services import (
+    emergency_access_mark_reviewed,
+    patient_set_ssn,
+    patient_ssn_check,
+    possible_duplicate_resolve,
+)
 
 
 class WriteOnlyTextInput(forms.TextInput):
@@ -74,7 +89,9 @@ class PatientProfileAdminForm(forms.ModelForm):
 
 
 @admin.register(PatientProfile)
-class PatientProfileAdmin(admin.ModelAdmin):
+class PatientProfileAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.PROFILE
+    phi_patient_paths = ("",)
     form = PatientProfileAdminForm
     # The admin builds the form's field list from its fieldsets, which name the
     # write-only `ssn` input; only an exclude stops the form from also copying
@@ -178,8 +195,11 @@ REASON_EXCERPT_LENGTH = 60
 
 
 @admin.register(EmergencyAccess)
-class EmergencyAccessAdmin(admin.ModelAdmin):
+class EmergencyAccessAdmin(PHIAccessLoggedAdmin):
     """Break-the-glass grants: read-only, except that staff sign them off as reviewed."""
+
+    # The written reason describes the patient's emergency.
+    phi_resource = "emergency_access"
 
     list_display = (
         "granted_at",
@@ -255,3 +275,141 @@ class EmergencyAccessAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+def _profile_facts(profile: PatientProfile) -> list[tuple[str, str]]:
+    """What staff compare to tell whether two profiles are one person (SSN masked)."""
+    user = profile.user
+    return [
+        (gettext("Name"), user.full_name),
+        (gettext("Email"), user.email),
+        (gettext("Date of birth"), profile.date_of_birth.isoformat()),
+        (gettext("Phone"), user.phone_number),
+        (gettext("Address"), profile.address),
+        (gettext("Insurance number"), profile.insurance_number),
+        (gettext("SSN"), profile.ssn_masked),
+        (gettext("Account created"), f"{profile.created_at:%Y-%m-%d %H:%M} UTC"),
+        (gettext("Email confirmed"), gettext("yes") if user.email_verified_at else gettext("no")),
+        (gettext("Account active"), gettext("yes") if user.is_active else gettext("no")),
+    ]
+
+
+@admin.register(PossibleDuplicate)
+class PossibleDuplicateAdmin(PHIAccessLoggedAdmin):
+    """Profiles that hold the same SSN, side by side for staff to decide.
+
+    Read-only; staff close a pair with the actions "not a duplicate" or
+    "resolved" (after merging or correcting the records elsewhere).
+    """
+
+    phi_resource = PHIResource.PROFILE
+    phi_patient_paths = ("patient", "existing")
+    list_display = (
+        "detected_at",
+        "patient_summary",
+        "existing_summary",
+        "source",
+        "status",
+        "resolved_by",
+    )
+    list_filter = ("status", "source")
+    # Never the SSN: only names and emails of the two profiles.
+    search_fields = (
+        "patient__user__full_name",
+        "patient__user__email",
+        "existing__user__full_name",
+        "existing__user__email",
+    )
+    ordering = ("-detected_at",)
+    fields = ("side_by_side", "source", "status", "detected_at", "resolved_at", "resolved_by")
+    readonly_fields = fields
+    actions = ("mark_not_duplicate", "mark_resolved")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("patient__user", "existing__user", "resolved_by")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # flagged by the services when a second profile enters a number
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PossibleDuplicate | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: PossibleDuplicate | None = None
+    ) -> bool:
+        return False
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("patients.change_possibleduplicate")
+
+    @staticmethod
+    def _summary(profile: PatientProfile) -> str:
+        return format_html(
+            "{}<br><small>{} · {} · {}</small>",
+            profile.user.full_name,
+            profile.user.email,
+            profile.date_of_birth.isoformat(),
+            profile.ssn_masked,
+        )
+
+    @admin.display(description=_("profile that entered the number"))
+    def patient_summary(self, obj: PossibleDuplicate) -> str:
+        return self._summary(obj.patient)
+
+    @admin.display(description=_("profile that already had it"))
+    def existing_summary(self, obj: PossibleDuplicate) -> str:
+        return self._summary(obj.existing)
+
+    @admin.display(description=_("the two profiles"))
+    def side_by_side(self, obj: PossibleDuplicate) -> str:
+        left, right = _profile_facts(obj.patient), _profile_facts(obj.existing)
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+            ((label, a, b) for (label, a), (_label, b) in zip(left, right, strict=True)),
+        )
+        links = format_html(
+            '<tr><th scope="row">{}</th><td><a href="{}">{}</a></td><td><a href="{}">{}</a></td></tr>',
+            gettext("Open"),
+            reverse("admin:patients_patientprofile_change", args=[obj.patient_id]),
+            gettext("Profile that entered the number"),
+            reverse("admin:patients_patientprofile_change", args=[obj.existing_id]),
+            gettext("Profile that already had it"),
+        )
+        return format_html(
+            '<table class="possible-duplicate"><thead><tr><td></td>'
+            '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}{}</tbody></table>',
+            gettext("Entered the number"),
+            gettext("Already had it"),
+            rows,
+            links,
+        )
+
+    def _close(
+        self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate], status: str
+    ) -> None:
+        count = 0
+        for duplicate in queryset.filter(status=DuplicateStatus.OPEN):
+            possible_duplicate_resolve(duplicate=duplicate, status=status, by=request.user)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Closed %(count)d pair.", "Closed %(count)d pairs.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Mark selected as not a duplicate"), permissions=["resolve"])
+    def mark_not_duplicate(
+        self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]
+    ) -> None:
+        self._close(request, queryset, DuplicateStatus.NOT_DUPLICATE)
+
+    @admin.action(description=_("Mark selected as resolved"), permissions=["resolve"])
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
+        self._close(request, queryset, DuplicateStatus.RESOLVED)

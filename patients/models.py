@@ -31,11 +31,13 @@ class PatientProfile(TimestampedModel):
         db_table = "patient_profiles"
         verbose_name = _("patient profile")
         ordering = ["user__full_name"]
-        constraints = [
-            models.UniqueConstraint(
+        indexes = [
+            # Not unique: a number typed by a second person is kept and the pair is
+            # flagged for staff (PossibleDuplicate), so the typist learns nothing.
+            models.Index(
                 fields=["ssn_hash"],
                 condition=~models.Q(ssn_hash=""),
-                name="patient_profiles_ssn_hash_unique",
+                name="patient_profiles_ssn_hash_idx",
             ),
         ]
 
@@ -83,7 +85,9 @@ class PHIAccess(UUIDModel):
     accessor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses"
     )
-    patient = models.ForeignKey(PatientProfile, on_delete=models.PROTECT, related_name="phi_accesses")
+    patient = models.ForeignKey(
+        PatientProfile, on_delete=models.PROTECT, related_name="phi_accesses"
+    )
     resource = models.CharField(_("what"), max_length=64)
     object_id = models.CharField(_("object"), max_length=64, blank=True)
     accessed_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -139,7 +143,9 @@ class EmergencyAccess(UUIDModel):
         verbose_name_plural = _("emergency accesses")
         ordering = ["-granted_at"]
         indexes = [
-            models.Index(fields=["provider", "patient", "expires_at"], name="emergency_access_lookup_idx"),
+            models.Index(
+                fields=["provider", "patient", "expires_at"], name="emergency_access_lookup_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -156,3 +162,79 @@ class EmergencyAccess(UUIDModel):
 
 
 auditlog.register(EmergencyAccess, serialize_data=True)
+
+
+class DuplicateSource(models.TextChoices):
+    REGISTRATION = "registration", _("Registration")
+    PROFILE = "profile", _("Patient's own profile")
+    STAFF = "staff", _("Staff")
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    NOT_DUPLICATE = "not_duplicate", _("Not a duplicate")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class PossibleDuplicate(UUIDModel):
+    """Two patient profiles that hold the same SSN, for staff to review side by side.
+
+    Refusing the number would tell whoever typed it that it belongs to someone
+    else, so it is kept and the pair is recorded here; the patient sees the
+    same success either way.
+    """
+
+    patient = models.ForeignKey(
+        PatientProfile,
+        on_delete=models.PROTECT,
+        related_name="duplicate_flags",
+        verbose_name=_("profile that entered the number"),
+    )
+    existing = models.ForeignKey(
+        PatientProfile,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("profile that already had it"),
+    )
+    source = models.CharField(_("entered at"), max_length=16, choices=DuplicateSource.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    detected_at = models.DateTimeField(_("detected at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    class Meta:
+        db_table = "patient_possible_duplicates"
+        verbose_name = _("possible duplicate patient")
+        verbose_name_plural = _("possible duplicate patients")
+        ordering = ["-detected_at"]
+        indexes = [models.Index(fields=["status", "detected_at"], name="possible_dup_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(patient=models.F("existing")), name="possible_dup_two_profiles"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DuplicateStatus.values),
+                name="possible_dup_status_valid",
+            ),
+            # One open review per pair, however often the number is typed again.
+            models.UniqueConstraint(
+                fields=["patient", "existing"],
+                condition=models.Q(status="open"),
+                name="possible_dup_one_open_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} / {self.existing}"
+
+
+auditlog.register(PossibleDuplicate, serialize_data=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from auditlog.models import LogEntry
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -14,7 +16,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.services import user_create
 from patients.crypto import keyed_hash, reencrypt
-from patients.models import EmergencyAccess, PatientProfile, PHIAccess
+from patients.models import (
+    DuplicateSource,
+    DuplicateStatus,
+    EmergencyAccess,
+    PatientProfile,
+    PHIAccess,
+    PossibleDuplicate,
+)
 from patients.ssn import normalize_ssn
 from providers.models import ProviderProfile
 
@@ -30,19 +39,77 @@ class DuplicateSSN(ValidationError):
 
 def patient_ssn_check(raw_ssn: str, *, exclude_pk: object | None = None) -> tuple[str, str]:
     """Canonical SSN and its keyed hash; ValidationError when malformed, DuplicateSSN when
-    already on another profile. Forms call it to show the error on the field."""
+    already on another profile. Only for staff (the admin form): a patient is never told."""
     if not raw_ssn:
         return "", ""
-    ssn = normalize_ssn(raw_ssn)
-    digest = keyed_hash(ssn)
+    ssn, digest = _ssn_and_hash(raw_ssn)
     clash = PatientProfile.objects.filter(ssn_hash=digest)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         raise DuplicateSSN(
-            _("This Social Security number is already on file for another patient."), code="duplicate"
+            _("This Social Security number is already on file for another patient."),
+            code="duplicate",
         )
     return ssn, digest
+
+
+def _ssn_and_hash(raw_ssn: str) -> tuple[str, str]:
+    """Canonical SSN and its keyed hash ("", "" for none); ValidationError when malformed."""
+    if not raw_ssn:
+        return "", ""
+    ssn = normalize_ssn(raw_ssn)
+    return ssn, keyed_hash(ssn)
+
+
+def _flag_possible_duplicates(*, profile: PatientProfile, source: DuplicateSource | str) -> int:
+    """Record a review for staff for every other profile holding the profile's SSN.
+
+    Called after the number is stored, so the person who typed it gets the
+    same answer whether or not it was already on file. Returns the number of
+    pairs newly flagged (already open pairs are not repeated).
+    """
+    if not profile.ssn_hash:
+        return 0
+    holders = (
+        PatientProfile.objects.filter(ssn_hash=profile.ssn_hash)
+        .exclude(pk=profile.pk)
+        .values_list("pk", flat=True)
+    )
+    already_open = set(
+        PossibleDuplicate.objects.filter(patient=profile, status=DuplicateStatus.OPEN).values_list(
+            "existing_id", flat=True
+        )
+    )
+    flagged = 0
+    for holder_pk in holders:
+        if holder_pk in already_open:
+            continue
+        PossibleDuplicate.objects.create(patient=profile, existing_id=holder_pk, source=source)
+        flagged += 1
+    if flagged:
+        # The profile's id only: never the number, nor whose it is.
+        logger.warning(
+            "Patient %s entered an SSN already on file; flagged for staff review.", profile.pk
+        )
+    return flagged
+
+
+@transaction.atomic
+def possible_duplicate_resolve(
+    *, duplicate: PossibleDuplicate, status: DuplicateStatus | str, by: User
+) -> PossibleDuplicate:
+    """Staff close a review: "not a duplicate" (two people) or "resolved" (handled)."""
+    if status not in {DuplicateStatus.NOT_DUPLICATE, DuplicateStatus.RESOLVED}:
+        raise ValidationError({"status": _("Choose “not a duplicate” or “resolved”.")})
+    locked = PossibleDuplicate.objects.select_for_update().get(pk=duplicate.pk)
+    if locked.status != DuplicateStatus.OPEN:
+        return locked
+    locked.status = status
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = by
+    locked.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return locked
 
 
 @transaction.atomic
@@ -60,9 +127,16 @@ def patient_create(
     ssn: str = "",
     is_active: bool = True,
     email_verified: bool = False,
+    password_hash: str | None = None,
+    ssn_source: DuplicateSource | str = DuplicateSource.STAFF,
 ) -> PatientProfile:
-    """Create a patient account together with its profile."""
-    ssn_value, ssn_hash = patient_ssn_check(ssn)
+    """Create a patient account together with its profile.
+
+    `password_hash` is an already hashed password (registration hashes before
+    it knows whether it will create anything). An SSN already on another
+    profile is stored all the same and the pair is flagged for staff.
+    """
+    ssn_value, ssn_hash = _ssn_and_hash(ssn)
     user = user_create(
         email=email,
         full_name=full_name,
@@ -84,20 +158,34 @@ def patient_create(
     )
     profile.full_clean(exclude=["user"])
     profile.save()
+    if password_hash is not None:
+        user.password = password_hash
+        user.save(update_fields=["password"])
+    _flag_possible_duplicates(profile=profile, source=ssn_source)
     return profile
 
 
 @transaction.atomic
-def patient_set_ssn(*, profile: PatientProfile, ssn: str) -> PatientProfile:
-    """Store (or clear, with "") the patient's SSN in canonical form, with its hash."""
+def patient_set_ssn(
+    *, profile: PatientProfile, ssn: str, source: DuplicateSource | str = DuplicateSource.STAFF
+) -> PatientProfile:
+    """Store (or clear, with "") the patient's SSN in canonical form, with its hash.
+
+    A number another profile already holds is stored too, and the pair is
+    flagged for staff review (PossibleDuplicate).
+    """
     had_ssn = bool(profile.ssn_hash)
-    profile.ssn, profile.ssn_hash = patient_ssn_check(ssn, exclude_pk=profile.pk)
+    profile.ssn, profile.ssn_hash = _ssn_and_hash(ssn)
     profile.save(update_fields=["ssn", "ssn_hash", "updated_at"])
+    _flag_possible_duplicates(profile=profile, source=source)
     # The SSN is excluded from the audit trail, so record that it changed (and
     # who changed it, via auditlog's actor context) without any of its digits.
     change = "removed" if not profile.ssn_hash else ("replaced" if had_ssn else "added")
     LogEntry.objects.log_create(
-        profile, action=LogEntry.Action.UPDATE, changes={"ssn_changed": ["", change]}, force_log=True
+        profile,
+        action=LogEntry.Action.UPDATE,
+        changes={"ssn_changed": ["", change]},
+        force_log=True,
     )
     return profile
 
@@ -167,25 +255,23 @@ def patient_register(
 
     When the address already has an account, nothing is created and its owner
     is told by email; the caller shows the same page either way, so the form
-    cannot be used to find out who is registered. Returns the new profile, or None.
+    cannot be used to find out who is registered. Both ways do the same slow
+    work (the password hash) and only queue one email, so the time taken does
+    not tell them apart either. An SSN already on file is kept and flagged for
+    staff, never refused. Returns the new profile, or None.
     """
     from accounts.emails import send_already_registered_email, send_verification_email
 
+    # First, whatever the address: the hash is nearly all of the time a
+    # registration takes, so a taken address must pay for it too.
+    password_hash = make_password(password)
     existing = User.objects.filter(email=User.objects.normalize_email(email)).first()
     if existing is not None:
         send_already_registered_email(user=existing, base_url=base_url)
         return None
-    ssn_dropped = False
-    if ssn:
-        try:
-            patient_ssn_check(ssn)
-        except DuplicateSSN:
-            # Saying "this SSN is taken" would tell a stranger whose SSN is on
-            # file. The account is created without it; staff reconcile it.
-            ssn, ssn_dropped = "", True
     profile = patient_create(
         email=email,
-        password=password,
+        password_hash=password_hash,  # hashed above: once, not twice
         full_name=full_name,
         date_of_birth=date_of_birth,
         phone_number=phone_number,
@@ -195,9 +281,8 @@ def patient_register(
         insurance_number=insurance_number,
         ssn=ssn,
         email_verified=False,
+        ssn_source=DuplicateSource.REGISTRATION,
     )
-    if ssn_dropped:
-        logger.warning("Patient %s registered with an SSN already on file; it was not stored.", profile.pk)
     send_verification_email(user=profile.user, base_url=base_url)
     return profile
 
@@ -219,7 +304,11 @@ def phi_access_record(
         return None
     from patients.policy import emergency_access_active, has_care_relationship
 
-    emergency = accessor.is_provider and not has_care_relationship(accessor, patient) and emergency_access_active(accessor, patient)
+    emergency = (
+        accessor.is_provider
+        and not has_care_relationship(accessor, patient)
+        and emergency_access_active(accessor, patient)
+    )
     return PHIAccess.objects.create(
         accessor=accessor,
         patient=patient,
@@ -230,15 +319,54 @@ def phi_access_record(
     )
 
 
+def phi_accesses_record_bulk(
+    *,
+    accessor: User,
+    patient_ids: Iterable[object],
+    resource: str,
+    object_id: object = "",
+    ip_address: str | None = None,
+) -> int:
+    """Log one opening per patient shown to staff (admin pages), in one insert.
+
+    Patients appear once however many of their rows a page shows; the
+    accessor's own profile is not logged (as in phi_access_record).
+    Returns the number of rows written.
+    """
+    own = getattr(accessor, "patient_profile", None) if accessor.is_patient else None
+    unique = [pk for pk in dict.fromkeys(patient_ids) if own is None or pk != own.pk]
+    now = timezone.now()
+    rows = [
+        PHIAccess(
+            accessor=accessor,
+            patient_id=pk,
+            resource=resource,
+            object_id=str(object_id or ""),
+            accessed_at=now,
+            ip_address=ip_address,
+        )
+        for pk in unique
+    ]
+    PHIAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
 @transaction.atomic
 def emergency_access_grant(
-    *, provider: ProviderProfile, patient: PatientProfile, reason: str, ip_address: str | None = None
+    *,
+    provider: ProviderProfile,
+    patient: PatientProfile,
+    reason: str,
+    ip_address: str | None = None,
 ) -> EmergencyAccess:
     """Break the glass: one hour of access to a patient's chart, for a written reason."""
     reason = reason.strip()
     if len(reason) < EMERGENCY_REASON_MIN_LENGTH:
         raise ValidationError(
-            {"reason": _("Describe the emergency in at least %(n)d characters.") % {"n": EMERGENCY_REASON_MIN_LENGTH}}
+            {
+                "reason": _("Describe the emergency in at least %(n)d characters.")
+                % {"n": EMERGENCY_REASON_MIN_LENGTH}
+            }
         )
     now = timezone.now()
     return EmergencyAccess.objects.create(
@@ -277,9 +405,10 @@ def patient_update_profile(
     """The patient's own details: name and phone on the account, the rest on the profile.
 
     A field left as None keeps its value; a blank `ssn` keeps the SSN on file,
-    any other value replaces it through `patient_set_ssn`. Raises
-    ValidationError for an invalid value and DuplicateSSN for an SSN already on
-    another profile; either way nothing is saved. The rows are re-read under a
+    any other value replaces it through `patient_set_ssn` (one already on
+    another profile is kept too, and flagged for staff: the patient is never
+    told). Raises ValidationError for an invalid value, and then nothing is
+    saved. The rows are re-read under a
     lock and the updated profile is returned, so the caller's objects are never
     left holding values the database refused.
     """
@@ -304,14 +433,7 @@ def patient_update_profile(
         locked.full_clean(exclude=["user"])
         locked.save(update_fields=[*profile_changed, "updated_at"])
     if ssn and keyed_hash(normalize_ssn(ssn)) != locked.ssn_hash:
-        try:
-            patient_set_ssn(profile=locked, ssn=ssn)
-        except DuplicateSSN:
-            # Never the number itself; staff reconcile the two profiles.
-            logger.warning(
-                "Patient %s entered an SSN already on file; nothing was saved.", locked.pk
-            )
-            raise
+        patient_set_ssn(profile=locked, ssn=ssn, source=DuplicateSource.PROFILE)
     return locked
 
 

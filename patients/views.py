@@ -16,7 +16,7 @@ from accounts.decorators import patient_required
 from messaging.selectors import latest_unread, unread_count
 from patients.forms import PatientProfileForm
 from patients.selectors import phi_accesses_of_patient
-from patients.services import DuplicateSSN, patient_update_profile
+from patients.services import patient_update_profile
 from prescriptions.selectors import active_prescriptions_for_patient
 from scheduling.selectors import upcoming_appointments_for_patient
 
@@ -48,11 +48,10 @@ def profile(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = PatientProfileForm(data, profile=patient)
     if request.method == "POST" and form.is_valid():
+        # An SSN already on another profile is saved and flagged for staff, with
+        # the same answer as any other: a refusal would tell whose number it is.
         try:
             patient_update_profile(profile=patient, **form.cleaned_data)
-        except DuplicateSSN:
-            # Never why: "already on file" would tell a stranger whose number it is.
-            form.add_error("ssn", _("We could not save this number. Please contact the practice."))
         except ValidationError as error:
             form.add_service_errors(error)
         else:

@@ -5,11 +5,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 from prescriptions.models import Prescription, RefillRequest
 
 
 @admin.register(Prescription)
-class PrescriptionAdmin(admin.ModelAdmin):
+class PrescriptionAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.PRESCRIPTION
     list_display = (
         "medication_name",
         "dosage",
@@ -55,8 +58,10 @@ class PrescriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RefillRequest)
-class RefillRequestAdmin(admin.ModelAdmin):
+class RefillRequestAdmin(PHIAccessLoggedAdmin):
     """Refill requests are decided in the provider portal; the admin reads them and fixes typos."""
+
+    phi_resource = PHIResource.REFILLS
 
     list_display = ("created_at", "prescription", "patient", "status", "decided_by", "decided_at")
     list_select_related = ("prescription__patient__user", "patient__user", "decided_by")

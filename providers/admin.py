@@ -11,6 +11,8 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 from providers.models import ProviderPatient, ProviderProfile
 from providers.services import provider_invitation_resend, provider_invite
 
@@ -147,7 +149,8 @@ class ProviderProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderPatient)
-class ProviderPatientAdmin(admin.ModelAdmin):
+class ProviderPatientAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.PROFILE
     list_display = ("provider", "patient", "status", "relationship_start_date", "updated_at")
     list_select_related = ("provider__user", "patient__user")
     # Filters by department rather than by provider: a provider filter would

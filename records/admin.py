@@ -6,11 +6,14 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from patients.admin_access import PHIAccessLoggedAdmin
+from patients.models import PHIResource
 from records.models import MedicalRecord
 
 
 @admin.register(MedicalRecord)
-class MedicalRecordAdmin(admin.ModelAdmin):
+class MedicalRecordAdmin(PHIAccessLoggedAdmin):
+    phi_resource = PHIResource.MEDICAL_RECORD
     list_display = ("record_date", "patient", "provider", "diagnosis_summary", "updated_at")
     list_select_related = ("patient__user", "provider__user")
     # By department rather than by provider: a provider filter would list

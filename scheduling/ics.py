@@ -8,10 +8,12 @@ every calendar shows them in its owner's own zone, correctly across DST.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scheduling.models import Appointment, AppointmentStatus
 
@@ -21,21 +23,33 @@ UID_DOMAIN = "appointments.healthcare-portal"
 
 @dataclass(frozen=True)
 class EventText:
-    """What one VEVENT says; the caller decides how much the audience may read."""
+    """What one VEVENT says: who, where and a link back to the portal, nothing clinical.
+
+    Calendar files leave the portal for whatever cloud the calendar syncs
+    with, so there is deliberately no free-text field: the reason, notes or
+    a diagnosis cannot end up in one. The link is the way to the details.
+    """
 
     summary: str
-    description: str = ""
     location: str = ""
+    url: str = ""
+
+
+# Every control character (C0, DEL, C1) and the Unicode line and paragraph
+# separators. A lone CR or a form feed from a name or an office location
+# would otherwise break the line structure, and calendar libraries refuse
+# the whole file.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
+    """A TEXT value (RFC 5545 3.3.11) on one line.
+
+    Control characters (a lone CR included) become a space and runs of
+    spaces one; then backslash, semicolon and comma are escaped.
+    """
+    line = " ".join(_CONTROLS.sub(" ", text).split())
+    return line.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
 
 
 def _fold(line: str) -> str:
@@ -71,14 +85,18 @@ def _event(appointment: Appointment, text: EventText, now: dt.datetime) -> list[
         f"DTEND:{_stamp(appointment.ends_at)}",
         f"LAST-MODIFIED:{_stamp(appointment.updated_at or now)}",
         # Clients replace an event they hold when the sequence grows.
-        f"SEQUENCE:{int((appointment.updated_at or now).timestamp())}",
+        f"SEQUENCE:{appointment.sequence}",
         f"STATUS:{status}",
         f"SUMMARY:{_escape(text.summary)}",
     ]
     if text.location:
         lines.append(f"LOCATION:{_escape(text.location)}")
-    if text.description:
-        lines.append(f"DESCRIPTION:{_escape(text.description)}")
+    if text.url:
+        url = _CONTROLS.sub("", text.url)
+        lines.append(f"URL:{url}")
+        lines.append(
+            f"DESCRIPTION:{_escape(_('Details and changes in the portal: %(url)s') % {'url': url})}"
+        )
     lines.append("END:VEVENT")
     return lines
 

@@ -307,6 +307,12 @@ def patient_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -
     return render(request, "scheduling/patient_appointment_reschedule.html", context, status=status)
 
 
+def _portal_link(request: HttpRequest, url_name: str, appointment: Appointment) -> str:
+    """Absolute link to the appointment's page, for calendar files (their only details)."""
+    base = conf.portal_url() or request.build_absolute_uri("/").rstrip("/")
+    return base + reverse(url_name, kwargs={"appointment_id": appointment.pk})
+
+
 def _ics_response(appointment: Appointment, text: ics.EventText) -> HttpResponse:
     response = HttpResponse(
         ics.calendar([(appointment, text)]), content_type="text/calendar; charset=utf-8"
@@ -328,7 +334,7 @@ def patient_appointment_ics(request: HttpRequest, appointment_id: UUID) -> HttpR
         summary=_("Appointment with %(provider)s")
         % {"provider": appointment.provider.display_name},
         location=appointment.provider.office_location,
-        description=appointment.reason,
+        url=_portal_link(request, "scheduling:patient-appointment-detail", appointment),
     )
     return _ics_response(appointment, text)
 
@@ -359,7 +365,8 @@ def patient_calendar_feed(request: HttpRequest) -> HttpResponse:
 
 # Public: calendar apps cannot sign in. The unguessable token in the URL is the
 # credential; it can be revoked, and the feed says no more than "Appointment with
-# <provider>", the time and the place (no reason, notes or patient identifiers).
+# <provider>", the time, the place and a link to the portal (no reason, notes or
+# patient identifiers).
 @never_cache
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
@@ -374,6 +381,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
                 summary=_("Appointment with %(provider)s")
                 % {"provider": appointment.provider.display_name},
                 location=appointment.provider.office_location,
+                url=_portal_link(request, "scheduling:patient-appointment-detail", appointment),
             ),
         )
         for appointment in feed_appointments(owner.user)
@@ -585,11 +593,12 @@ def provider_appointment_reschedule(request: HttpRequest, appointment_id: UUID) 
 def provider_appointment_ics(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     appointment = _provider_appointment(request, appointment_id)
     _log_access(request, appointment)
+    # No patient name or reason: the file is synced to whatever cloud the
+    # provider's calendar uses; the link opens the appointment in the portal.
     text = ics.EventText(
-        summary=_("%(patient)s – %(type)s")
-        % {"patient": appointment.patient.full_name, "type": appointment.get_type_display()},
+        summary=_("Patient appointment (%(type)s)") % {"type": appointment.get_type_display()},
         location=appointment.provider.office_location,
-        description=appointment.reason,
+        url=_portal_link(request, "scheduling:provider-appointment-detail", appointment),
     )
     return _ics_response(appointment, text)
 

@@ -28,6 +28,12 @@ FORM = {
 }
 
 
+def _without_tokens(page: str, email: str) -> str:
+    """The page without what differs on every response (CSRF token, nonces) or the address typed."""
+    page = re.sub(r'(value|nonce|content)="[A-Za-z0-9+/=_-]{20,}"', "", page)
+    return page.replace(email, "EMAIL").replace(email.lower(), "EMAIL")
+
+
 def _link(body: str) -> str:
     return re.search(r"https?://\S+", body).group(0)
 
@@ -44,7 +50,9 @@ def test_patient_registers_verifies_and_signs_in(client) -> None:
     assert len(mail.outbox) == 1
     link = _link(mail.outbox[0].body)
 
-    blocked = client.post("/accounts/login/", {"username": user.email, "password": FORM["password1"]})
+    blocked = client.post(
+        "/accounts/login/", {"username": user.email, "password": FORM["password1"]}
+    )
     assert "_auth_user_id" not in client.session
     assert "confirm your email" in blocked.content.decode()
 
@@ -54,7 +62,9 @@ def test_patient_registers_verifies_and_signs_in(client) -> None:
     again = client.get(link.replace("http://testserver", ""), follow=True)
     assert "invalid or has expired" in again.content.decode()
 
-    signed_in = client.post("/accounts/login/", {"username": user.email, "password": FORM["password1"]}, follow=True)
+    signed_in = client.post(
+        "/accounts/login/", {"username": user.email, "password": FORM["password1"]}, follow=True
+    )
     assert signed_in.redirect_chain[-1][0] == "/patient/"
 
 
@@ -71,7 +81,9 @@ def test_patient_registers_verifies_and_signs_in(client) -> None:
         ("full_name", "", "This field is required"),
     ],
 )
-def test_registration_rejects_bad_input_with_a_message_and_creates_nothing(client, field, value, message) -> None:
+def test_registration_rejects_bad_input_with_a_message_and_creates_nothing(
+    client, field, value, message
+) -> None:
     data = {**FORM, field: value}
     if field == "password1":
         data["password2"] = value
@@ -83,7 +95,9 @@ def test_registration_rejects_bad_input_with_a_message_and_creates_nothing(clien
 
 
 @pytest.mark.django_db(transaction=True)
-def test_registering_an_existing_address_reveals_nothing_and_tells_the_owner(client, patient) -> None:
+def test_registering_an_existing_address_reveals_nothing_and_tells_the_owner(
+    client, patient
+) -> None:
     response = client.post("/accounts/register/", {**FORM, "email": patient.user.email})
     assert "Check your email" in response.content.decode()
     assert User.objects.filter(email=patient.user.email).count() == 1
@@ -93,10 +107,27 @@ def test_registering_an_existing_address_reveals_nothing_and_tells_the_owner(cli
 
 @pytest.mark.django_db(transaction=True)
 def test_registering_with_an_ssn_on_file_does_not_reveal_it(client, patient) -> None:
+    from patients.models import DuplicateSource, PossibleDuplicate
+
     response = client.post("/accounts/register/", {**FORM, "ssn": "123-45-6789"})
-    assert "Check your email" in response.content.decode()
+    unused = client.post(
+        "/accounts/register/", {**FORM, "email": "someone.else@example.org", "ssn": "345 67 8901"}
+    )
+
+    # The same page as with an unused number, but for the address typed.
+    page = response.content.decode()
+    assert "Check your email" in page
+    assert _without_tokens(page, FORM["email"]) == _without_tokens(
+        unused.content.decode(), "someone.else@example.org"
+    )
     new = PatientProfile.objects.get(user__email="jordan.rivera@example.org")
-    assert new.ssn == ""
+    assert new.ssn == "123-45-6789"  # kept, for staff to reconcile
+    flag = PossibleDuplicate.objects.get()
+    assert (flag.patient, flag.existing, flag.source) == (
+        new,
+        patient,
+        DuplicateSource.REGISTRATION,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -131,13 +162,18 @@ def test_password_reset_by_email(client, patient) -> None:
     link = _link(mail.outbox[0].body).replace("http://testserver", "")
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
-    client.post(form_page.redirect_chain[-1][0], {"new_password1": "Fresh-meadow-comet-81", "new_password2": "Fresh-meadow-comet-81"})
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "Fresh-meadow-comet-81", "new_password2": "Fresh-meadow-comet-81"},
+    )
     patient.user.refresh_from_db()
     assert patient.user.check_password("Fresh-meadow-comet-81")
 
 
 @pytest.mark.django_db
 def test_password_reset_for_an_unknown_address_looks_the_same(client) -> None:
-    response = client.post(reverse("accounts:password-reset"), {"email": "nobody@example.org"}, follow=True)
+    response = client.post(
+        reverse("accounts:password-reset"), {"email": "nobody@example.org"}, follow=True
+    )
     assert "If an account uses that address" in response.content.decode()
     assert not mail.outbox

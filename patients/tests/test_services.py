@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from patients.crypto import keyed_hash
-from patients.models import PatientProfile
-from patients.services import DuplicateSSN, patient_update_profile
+from patients.models import DuplicateSource, DuplicateStatus, PatientProfile, PossibleDuplicate
+from patients.services import patient_update_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -116,22 +116,30 @@ def test_same_ssn_again_is_not_a_duplicate(patient) -> None:
     assert _reload(patient).ssn == PERSONA_SSN
 
 
-def test_duplicate_ssn_changes_nothing_at_all(patient, other_patient) -> None:
-    with pytest.raises(DuplicateSSN):
-        patient_update_profile(
-            profile=patient, full_name="Changed Name", address="34 Oak Avenue", ssn=OTHER_SSN
-        )
+def test_another_patients_ssn_is_kept_and_the_pair_flagged_for_staff(
+    patient, other_patient
+) -> None:
+    # Refusing it would tell the typist whose number it is; staff sort it out instead.
+    patient_update_profile(
+        profile=patient, full_name="Changed Name", address="34 Oak Avenue", ssn=OTHER_SSN
+    )
 
     stored = _reload(patient)
-    assert stored.user.full_name == "Pat Jones"
-    assert stored.address == "12 Elm Street, Springfield"
-    assert stored.ssn == PERSONA_SSN
-    # The caller's objects are untouched too, so a page re-rendered from them is truthful.
-    assert patient.address == "12 Elm Street, Springfield"
-    assert patient.user.full_name == "Pat Jones"
-    assert patient.ssn == PERSONA_SSN
-    assert _updates(patient) == []
-    assert _updates(patient.user) == []
+    assert stored.user.full_name == "Changed Name"
+    assert stored.address == "34 Oak Avenue"
+    assert stored.ssn == OTHER_SSN
+    assert _reload(other_patient).ssn == OTHER_SSN
+    flag = PossibleDuplicate.objects.get()
+    assert (flag.patient, flag.existing) == (stored, other_patient)
+    assert (flag.source, flag.status) == (DuplicateSource.PROFILE, DuplicateStatus.OPEN)
+
+
+def test_typing_the_same_duplicate_again_keeps_one_open_review(patient, other_patient) -> None:
+    patient_update_profile(profile=patient, ssn=OTHER_SSN)
+    patient_update_profile(profile=patient, ssn=PERSONA_SSN)
+    patient_update_profile(profile=patient, ssn=OTHER_SSN)
+
+    assert PossibleDuplicate.objects.filter(status=DuplicateStatus.OPEN).count() == 1
 
 
 def test_invalid_ssn_changes_nothing(patient) -> None:

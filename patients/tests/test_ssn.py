@@ -9,11 +9,11 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
 from patients.crypto import DecryptionError, keyed_hash
-from patients.models import PatientProfile
-from patients.services import DuplicateSSN, patient_create, patient_set_ssn
+from patients.models import DuplicateStatus, PatientProfile, PossibleDuplicate
+from patients.services import DuplicateSSN, patient_create, patient_set_ssn, patient_ssn_check
 from patients.ssn import mask_ssn, normalize_ssn
 
 PLAINTEXT_SPELLINGS = ("123-45-6789", "123456789")
@@ -133,19 +133,30 @@ def test_ssn_hash_is_the_same_for_every_spelling_of_a_number(db) -> None:
 
 
 @pytest.mark.parametrize("spelling", ["123-45-6789", "123 45 6789", "123456789"])
-def test_patient_create_refuses_an_ssn_already_on_file(patient, spelling: str) -> None:
-    with pytest.raises(DuplicateSSN):
-        _new_patient("copycat@example.org", spelling)
-    assert PatientProfile.objects.filter(ssn_hash=patient.ssn_hash).count() == 1
-    assert not PatientProfile.objects.filter(user__email="copycat@example.org").exists()
+def test_patient_create_keeps_an_ssn_already_on_file_and_flags_the_pair(
+    patient, spelling: str
+) -> None:
+    copycat = _new_patient("copycat@example.org", spelling)
+
+    assert PatientProfile.objects.filter(ssn_hash=patient.ssn_hash).count() == 2
+    flag = PossibleDuplicate.objects.get()
+    assert (flag.patient, flag.existing, flag.status) == (copycat, patient, DuplicateStatus.OPEN)
 
 
-def test_patient_set_ssn_refuses_another_patients_ssn(patient, other_patient) -> None:
-    with pytest.raises(DuplicateSSN):
-        patient_set_ssn(profile=other_patient, ssn="123 45 6789")
+def test_patient_set_ssn_keeps_another_patients_ssn_and_flags_the_pair(
+    patient, other_patient
+) -> None:
+    patient_set_ssn(profile=other_patient, ssn="123 45 6789")
+
     stored = PatientProfile.objects.get(pk=other_patient.pk)
-    assert stored.ssn == "234-56-7890"
-    assert stored.ssn_hash == keyed_hash("234-56-7890")
+    assert stored.ssn == "123-45-6789"
+    assert stored.ssn_hash == keyed_hash("123-45-6789")
+    assert PossibleDuplicate.objects.filter(patient=other_patient, existing=patient).exists()
+
+
+def test_the_admin_check_still_tells_staff_about_a_duplicate(patient, other_patient) -> None:
+    with pytest.raises(DuplicateSSN):
+        patient_ssn_check("123 45 6789", exclude_pk=other_patient.pk)
 
 
 def test_patient_set_ssn_accepts_a_new_spelling_of_the_patients_own_ssn(patient) -> None:
@@ -163,10 +174,11 @@ def test_patient_set_ssn_can_clear_the_ssn(patient) -> None:
     assert stored.ssn_hash == ""
 
 
-def test_database_refuses_two_profiles_with_the_same_ssn_hash(patient, other_patient) -> None:
-    with transaction.atomic(), pytest.raises(IntegrityError):
-        PatientProfile.objects.filter(pk=other_patient.pk).update(ssn_hash=patient.ssn_hash)
-    assert PatientProfile.objects.get(pk=other_patient.pk).ssn_hash == keyed_hash("234-56-7890")
+def test_database_stores_a_second_profile_with_the_same_ssn_hash(patient, other_patient) -> None:
+    # Not unique any more: a second profile typing the number keeps it, and staff
+    # review the pair (PossibleDuplicate), so nobody learns whose number it is.
+    PatientProfile.objects.filter(pk=other_patient.pk).update(ssn_hash=patient.ssn_hash)
+    assert PatientProfile.objects.filter(ssn_hash=patient.ssn_hash).count() == 2
 
 
 def test_database_allows_many_profiles_without_an_ssn(db) -> None:
@@ -237,5 +249,6 @@ def test_duplicate_detection_still_works_after_rotation(patient, settings) -> No
     call_command("reencrypt_phi", stdout=StringIO())
     settings.FIELD_ENCRYPTION_KEY = [new_key]
 
-    with pytest.raises(DuplicateSSN):
-        _new_patient("after.rotation@example.org", "123456789")
+    copy = _new_patient("after.rotation@example.org", "123456789")
+
+    assert PossibleDuplicate.objects.filter(patient=copy, existing=patient).exists()

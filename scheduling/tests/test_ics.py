@@ -50,13 +50,13 @@ def test_one_event_in_utc_with_escaped_text() -> None:
 
 
 def test_long_lines_are_folded_at_75_octets() -> None:
-    description = "Ünïcode reason " * 20 + "\nsecond line"
+    location = "Ünïcode building " * 20 + "second wing"
     text = ics.calendar(
-        [(_appointment(), ics.EventText(summary="x", description=description))], now=START
+        [(_appointment(), ics.EventText(summary="x", location=location))], now=START
     )
 
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
-    assert "DESCRIPTION:" + description.replace("\n", "\\n") in _unfold(text)
+    assert "LOCATION:" + location in _unfold(text)
 
 
 def test_a_cancelled_appointment_is_a_cancelled_event() -> None:
