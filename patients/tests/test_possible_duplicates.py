@@ -136,3 +136,12 @@ def test_the_patient_page_flags_the_pair_and_the_audit_trail_names_the_patient(
     for entry in LogEntry.objects.filter(content_type__in=[profile_type, created.content_type]):
         dumped = json.dumps([entry.changes, entry.serialized_data, entry.additional_data])
         assert "234-56" not in dumped and "234567890" not in dumped and "7890" not in dumped
+
+
+def test_the_admin_index_links_to_the_open_pairs(admin_session: Client, pair) -> None:
+    index = admin_session.get(reverse("admin:index")).content.decode()
+    link = reverse(CHANGELIST) + "?status__exact=open"
+
+    assert f'href="{link}"' in index
+    listed = admin_session.get(link)
+    assert listed.context["cl"].result_count == 1
