@@ -74,4 +74,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         )
         for url, label, key in _resolved(user.role)
     ]
-    return {"portal_nav": nav, "session_idle_seconds": settings.SESSION_COOKIE_AGE}
+    return {
+        "portal_nav": nav,
+        "session_idle_seconds": settings.SESSION_COOKIE_AGE,
+        "session_idle_warning_seconds": settings.SESSION_IDLE_WARNING_SECONDS,
+    }
