@@ -13,6 +13,7 @@ from django.conf import settings
 
 from accounts.models import User
 from accounts.sessions import session_user
+from patients.timezones import UTC, viewing_as, zone_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
     """
 
     user: User | None = None
+    # The zone this user reads times in: replies show times as the pages do.
+    zone: Any = UTC
     _watchdog: asyncio.Task | None = None
 
     def allowed(self, user: User) -> bool:
@@ -44,9 +47,11 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
         if not self.allowed(self.user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.zone = await database_sync_to_async(zone_for_user)(self.user)
         await self.accept()
         self._watchdog = asyncio.create_task(self._watch_session())
-        await self.on_connect()
+        with viewing_as(self.zone):
+            await self.on_connect()
 
     async def disconnect(self, code: int) -> None:
         if self._watchdog is not None:
@@ -63,7 +68,8 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             await self.send_json({"type": "error", "message": "Messages must be JSON objects."})
             return
-        await self.on_message(content)
+        with viewing_as(self.zone):
+            await self.on_message(content)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if text_data is not None:

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.consumers import PortalConsumer
 from accounts.models import User
-from messaging.push import display_time, message_payload, user_group
+from messaging.push import display_time, for_viewer, message_payload, user_group
 from messaging.selectors import (
     can_use_messaging,
     conversation_partner,
@@ -29,6 +29,7 @@ from messaging.selectors import (
     unread_count,
 )
 from messaging.services import conversation_mark_read
+from patients.timezones import viewing_as
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,9 @@ class MessagingConsumer(PortalConsumer):
         if user is None or self.user is None or user.pk != self.user.pk:
             await self._end_session()
             return
-        await self.send_json(event["payload"])
+        with viewing_as(self.zone):
+            payload = for_viewer(event["payload"])
+        await self.send_json(payload)
 
     # --- Requests (run in a worker thread: they use the ORM) ------------------
 

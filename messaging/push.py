@@ -18,17 +18,17 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import dateformat, timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import unread_count
+from patients.timezones import format_in_zone
 
 logger = logging.getLogger(__name__)
 
 # The channel-layer event type; consumers handle it in `messaging_event`.
 EVENT_TYPE = "messaging.event"
-TIME_FORMAT = "M j, Y, H:i T"
 
 
 def _push_timeout() -> float:
@@ -41,9 +41,26 @@ def user_group(user_id: uuid.UUID | str) -> str:
 
 
 def display_time(value: dt.datetime | None) -> str:
+    """The time as every page shows it, in the zone of whoever it is shown to."""
     if value is None:
         return ""
-    return dateformat.format(timezone.localtime(value), TIME_FORMAT)
+    return format_in_zone(value, "UTC")
+
+
+def for_viewer(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with each "<x>_display" re-made from "<x>" in the current viewer's zone.
+
+    A push is made once for both people in a conversation, who may live in
+    different zones; each socket shows it in its own user's.
+    """
+    shown = dict(payload)
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            shown[key] = for_viewer(value)
+        elif key.endswith("_display"):
+            moment = parse_datetime(str(payload.get(key.removesuffix("_display")) or ""))
+            shown[key] = display_time(moment) if moment is not None and moment.tzinfo else value
+    return shown
 
 
 def message_payload(message: Message) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import PatientProfile
 from patients.ssn import normalize_ssn
+from patients.timezones import common_zone_names, default_patient_zone
 
 phone_validator = RegexValidator(
     r"^\+?[0-9 ().\-]{7,32}$",
@@ -73,6 +74,11 @@ class PatientProfileForm(forms.Form):
         required=False,
         help_text=_("As printed on your insurance card."),
     )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Every time in the portal is shown in this zone."),
+    )
     ssn = forms.CharField(
         label=_("New Social Security number"),
         max_length=11,
@@ -91,9 +97,11 @@ class PatientProfileForm(forms.Form):
                 "emergency_contact": profile.emergency_contact,
                 "emergency_contact_phone": profile.emergency_contact_phone,
                 "insurance_number": profile.insurance_number,
+                "time_zone": profile.time_zone or default_patient_zone().key,
             },
         )
         super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in common_zone_names()]
         self.ssn_on_file: str = profile.ssn_masked
         if self.ssn_on_file:
             self.fields["ssn"].help_text = _(

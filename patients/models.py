@@ -26,6 +26,9 @@ class PatientProfile(TimestampedModel):
     emergency_contact_phone = models.CharField(
         _("emergency contact phone"), max_length=32, blank=True
     )
+    # IANA name ("America/Chicago") of the zone the patient reads times in; blank
+    # means the practice's (PORTAL_TIME_ZONE). Guessed from the browser at sign-up.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     class Meta:
         db_table = "patient_profiles"
@@ -85,9 +88,7 @@ class PHIAccess(UUIDModel):
     accessor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses"
     )
-    patient = models.ForeignKey(
-        PatientProfile, on_delete=models.PROTECT, related_name="phi_accesses"
-    )
+    patient = models.ForeignKey(PatientProfile, on_delete=models.PROTECT, related_name="phi_accesses")
     resource = models.CharField(_("what"), max_length=64)
     object_id = models.CharField(_("object"), max_length=64, blank=True)
     accessed_at = models.DateTimeField(_("when"), default=timezone.now)
@@ -143,9 +144,7 @@ class EmergencyAccess(UUIDModel):
         verbose_name_plural = _("emergency accesses")
         ordering = ["-granted_at"]
         indexes = [
-            models.Index(
-                fields=["provider", "patient", "expires_at"], name="emergency_access_lookup_idx"
-            ),
+            models.Index(fields=["provider", "patient", "expires_at"], name="emergency_access_lookup_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -222,8 +221,7 @@ class PossibleDuplicate(UUIDModel):
                 condition=~models.Q(patient=models.F("existing")), name="possible_dup_two_profiles"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=DuplicateStatus.values),
-                name="possible_dup_status_valid",
+                condition=models.Q(status__in=DuplicateStatus.values), name="possible_dup_status_valid"
             ),
             # One open review per pair, however often the number is typed again.
             models.UniqueConstraint(

@@ -13,8 +13,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import patient_required
-from messaging.selectors import latest_unread, unread_count
+from messaging.middleware import unread_count_of
+from messaging.selectors import latest_unread
 from patients.forms import PatientProfileForm
+from patients.middleware import remember_zone
 from patients.selectors import phi_accesses_of_patient
 from patients.services import patient_update_profile
 from prescriptions.selectors import active_prescriptions_for_patient
@@ -33,7 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "profile": profile,
         "appointments": upcoming_appointments_for_patient(profile),
         "prescriptions": active_prescriptions_for_patient(profile, limit=DASHBOARD_PRESCRIPTIONS),
-        "unread_count": unread_count(request.user),
+        "unread_count": unread_count_of(request),
         "unread_messages": latest_unread(request.user),
     }
     return render(request, "patients/dashboard.html", context)
@@ -55,6 +57,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
+            if form.cleaned_data.get("time_zone"):
+                remember_zone(request, form.cleaned_data["time_zone"])
             messages.success(request, _("Your profile has been saved."))
             return redirect("patients:profile")
     return render(request, "patients/profile.html", {"form": form, "profile": patient})

@@ -176,6 +176,8 @@ class Command(BaseCommand):
                 insurance_number=f"INS-{400000 + n * 1117}",
                 ssn=spec["ssn"],
                 email_verified=True,
+                # Patients live where the practice is, but one is a few zones west.
+                time_zone="America/Denver" if n == 1 else "America/New_York",
             )
             patients.append(profile)
             for index in spec["providers"]:
