@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 
 CANCEL_CUTOFF_HOURS = 24
+CHANGE_GRACE_MINUTES = 15
 MIN_LEAD_MINUTES = 120
 HORIZON_DAYS = 28
 PROVIDER_HORIZON_DAYS = 365
@@ -24,6 +25,14 @@ def cancel_cutoff() -> dt.timedelta:
     """How long before the start a patient may still cancel or reschedule."""
     return dt.timedelta(
         hours=getattr(settings, "SCHEDULING_CANCEL_CUTOFF_HOURS", CANCEL_CUTOFF_HOURS)
+    )
+
+
+def change_grace() -> dt.timedelta:
+    """How long after booking a patient may still change or cancel online, whatever the cut-off:
+    a mistaken click on a slot that starts soon stays fixable."""
+    return dt.timedelta(
+        minutes=getattr(settings, "SCHEDULING_CHANGE_GRACE_MINUTES", CHANGE_GRACE_MINUTES)
     )
 
 

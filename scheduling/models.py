@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from healthcare.db import TimestampedModel
+from scheduling import conf
 
 # Longer appointments are refused; slot search looks back this far for overlaps.
 MAX_DURATION_MINUTES = 24 * 60
@@ -127,6 +128,15 @@ class Appointment(TimestampedModel):
     @property
     def is_scheduled(self) -> bool:
         return self.status == AppointmentStatus.SCHEDULED
+
+    def changeable_online(self, now: datetime) -> bool:
+        """Whether the patient may still move or cancel it themselves: until the cut-off
+        before the start, or in the first minutes after booking whatever the cut-off."""
+        if not self.is_scheduled:
+            return False
+        if self.date_time - now >= conf.cancel_cutoff():
+            return True
+        return self.created_at is not None and now - self.created_at <= conf.change_grace()
 
     def can_become(self, status: str) -> bool:
         return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())

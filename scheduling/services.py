@@ -509,7 +509,7 @@ def _role_of(appointment: Appointment, user: User) -> str:
 
 
 def _ensure_before_cutoff(appointment: Appointment, now: dt.datetime) -> None:
-    if appointment.date_time - now < conf.cancel_cutoff():
+    if not appointment.changeable_online(now):
         hours = int(conf.cancel_cutoff().total_seconds() // 3600)
         raise CutoffPassed(
             _(

@@ -24,6 +24,7 @@ from healthcare.net import client_ip
 from patients.models import PHIResource
 from patients.policy import visible_patients
 from patients.services import phi_access_record
+from patients.timezones import viewer_zone
 from scheduling import conf, ics
 from scheduling.exceptions import PatientDoubleBooked, SchedulingError, SlotUnavailable
 from scheduling.forms import (
@@ -145,6 +146,28 @@ def _chosen_week(weeks: list[SlotWeek], requested: object) -> SlotWeek | None:
     return next((w for w in weeks if w.count), weeks[0] if weeks else None)
 
 
+def _change_rule(starts_at: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+    """What the patient may change online after booking `starts_at`, for the pages that say so."""
+    cutoff = conf.cancel_cutoff()
+    return {
+        "cutoff_hours": int(cutoff.total_seconds() // 3600),
+        "grace_minutes": int(conf.change_grace().total_seconds() // 60),
+        "inside_cutoff": starts_at - now < cutoff,
+        "changeable_until": starts_at - cutoff,
+    }
+
+
+def _review_context(provider: Any, form: BookingForm) -> dict[str, Any]:
+    starts_at = form.cleaned_data["slot"]
+    return {
+        "provider": provider,
+        "form": form,
+        "starts_at": starts_at,
+        "type_label": dict(form.fields["type"].choices).get(form.cleaned_data["type"], ""),
+        **_change_rule(starts_at, timezone.now()),
+    }
+
+
 def _patient_slot_context(
     request: HttpRequest, provider: Any, *, exclude: Appointment | None = None
 ) -> dict[str, Any]:
@@ -158,11 +181,16 @@ def _patient_slot_context(
     )
     if exclude is not None:
         slots = [s for s in slots if s.starts_at != exclude.date_time]
-    tz = provider_zone(provider)
+    # Days and times as the patient reads them: in their own zone.
+    tz = viewer_zone() or provider_zone(provider)
     last_day = now.astimezone(tz).date() + dt.timedelta(days=max(conf.horizon_days() - 1, 0))
     weeks = _weeks(slots, tz, now, last_day)
     return {
         "tz": tz,
+        # Slots before this start too soon to be changed online after the first minutes.
+        "changeable_from": now + conf.cancel_cutoff(),
+        "cutoff_hours": int(conf.cancel_cutoff().total_seconds() // 3600),
+        "grace_minutes": int(conf.change_grace().total_seconds() // 60),
         "weeks": weeks,
         "week": _chosen_week(weeks, request.POST.get("week") or request.GET.get("week")),
         "first_slot": slots[0] if slots else None,
@@ -181,11 +209,14 @@ def patient_appointments(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     lists = appointments_of_patient(request.user, now=now)
     past = Paginator(lists.past, PAST_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "scheduling/patient_appointments.html",
-        {"upcoming": lists.upcoming, "past": past, "changeable_from": now + conf.cancel_cutoff()},
-    )
+    context = {
+        "upcoming": lists.upcoming,
+        "past": past,
+        "changeable_from": now + conf.cancel_cutoff(),
+        # Booked this recently: still changeable online whatever the cut-off.
+        "grace_from": now - conf.change_grace(),
+    }
+    return render(request, "scheduling/patient_appointments.html", context)
 
 
 @patient_required
@@ -211,7 +242,13 @@ def patient_book_provider(request: HttpRequest, provider_id: UUID) -> HttpRespon
         raise Http404
     status = 200
     form = BookingForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    step = request.POST.get("step", "")
+    if request.method == "POST" and form.is_valid() and step == "review":
+        # Nothing is held yet: the confirmation books, or says the time was taken meanwhile.
+        return render(request, "scheduling/patient_book_review.html", _review_context(provider, form))
+    if request.method == "POST" and form.is_valid() and step == "edit":
+        pass  # back from the review to the picker, with the choices kept
+    elif request.method == "POST" and form.is_valid():
         try:
             appointment = appointment_book(
                 patient=request.user.patient_profile,
@@ -243,14 +280,17 @@ def patient_appointment_detail(request: HttpRequest, appointment_id: UUID) -> Ht
     appointment = appointment_for_patient(request.user, appointment_id)
     if appointment is None:
         raise Http404
+    now = timezone.now()
     return render(
         request,
         "scheduling/patient_appointment_detail.html",
         {
             "appointment": appointment,
-            "changeable": appointment.is_scheduled
-            and appointment.date_time >= timezone.now() + conf.cancel_cutoff(),
-            "cutoff_hours": int(conf.cancel_cutoff().total_seconds() // 3600),
+            "changeable": appointment.changeable_online(now),
+            # A rescheduled appointment points to where it went (same patient, same provider).
+            "moved_to": None if appointment.is_scheduled else appointment.rescheduled_to.first(),
+            **_change_rule(appointment.date_time, now),
+            "grace_until": appointment.created_at + conf.change_grace(),
         },
     )
 

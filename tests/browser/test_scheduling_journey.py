@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -88,15 +89,19 @@ def test_patient_books_and_the_provider_completes_it(live_url, new_page, patient
     page.get_by_label("Name, specialization or department").fill("pulmonology")
     page.get_by_role("button", name="Find a provider").click()
     page.get_by_role("link", name="Lena Rivera, MD").click()
-    expect(
-        page.get_by_text(
-            f"Times are in the provider's time zone, {clinic.working_hours['timezone']}"
-        )
-    ).to_be_visible()
+    # The patient never chose a zone: the practice's applies, and is named.
+    expect(page.get_by_text(f"Times are in your time zone, {settings.PORTAL_TIME_ZONE}")).to_be_visible()
 
     slot = _pick_first_slot(page)
     page.get_by_label("Type of visit").select_option("follow-up")
     page.get_by_label("Reason for the visit").fill("Wheezing at night")
+    page.get_by_role("button", name="Review booking").click()
+    # The review names the provider, the time, the reason and the rule before anything is booked.
+    expect(page.get_by_role("heading", name="Review your appointment")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Lena Rivera, MD")
+    expect(page.locator("main")).to_contain_text("Wheezing at night")
+    expect(page.locator("#change-rule")).to_contain_text("change or cancel it online")
+    assert not Appointment.objects.filter(patient=patient).exists()
     page.get_by_role("button", name="Book appointment").click()
 
     expect(page.get_by_text("Your appointment is booked")).to_be_visible()
@@ -136,6 +141,7 @@ def test_patient_cancels_and_the_slot_is_offered_again(live_url, page, patient, 
     expect(page).to_have_url(re.compile(r"week=\d{4}-\d{2}-\d{2}"))
     next_week = page.url
     slot = _pick_first_slot(page)
+    page.get_by_role("button", name="Review booking").click()
     page.get_by_role("button", name="Book appointment").click()
     expect(page.get_by_text("Your appointment is booked")).to_be_visible()
 
