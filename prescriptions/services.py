@@ -164,9 +164,12 @@ def prescriptions_expire(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def refill_request_create(
-    *, prescription: Prescription, requested_by: User, note: str = ""
+    *, prescription: Prescription, requested_by: User, note: str = "", renewal: bool = False
 ) -> RefillRequest:
     """The patient asks for a refill of their current prescription with refills left.
+
+    With `renewal`, a current prescription with no refills left may be asked for
+    too: the provider then renews it from the request (refill_request_renew).
 
     Refused while another request of the same prescription is pending (the
     database's partial unique constraint refuses it under a race too).
@@ -183,10 +186,12 @@ def refill_request_create(
         raise RefillNotAllowed(
             _("This prescription is no longer active, so it cannot be refilled.")
         )
-    if prescription.refills <= 0:
+    if prescription.refills <= 0 and not renewal:
         raise RefillNotAllowed(
-            _("No refills are left on this prescription. Ask your provider to renew it.")
+            _("No refills are left on this prescription. You can ask your provider for a renewal.")
         )
+    if prescription.refills <= 0 and not note:
+        note = _("Asking for a renewal: no refills are left.")
     if prescription.refill_requests.filter(status=RefillStatus.PENDING).exists():
         raise RefillAlreadyPending
     refill = RefillRequest(

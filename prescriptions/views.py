@@ -63,7 +63,9 @@ REFILLS_RESOURCE = "refills"
 @never_cache
 @require_GET
 def patient_prescription_list(request: HttpRequest) -> HttpResponse:
-    lists = prescriptions_of_patient(request.user.patient_profile)
+    lists = prescriptions_of_patient(
+        request.user.patient_profile, past_page=request.GET.get("page")
+    )
     return render(request, "prescriptions/patient_prescription_list.html", {"lists": lists})
 
 
@@ -76,7 +78,10 @@ def refill_request_create_view(request: HttpRequest, prescription_id: UUID) -> H
     if request.method == "POST" and form.is_valid():
         try:
             refill_request_create(
-                prescription=prescription, requested_by=request.user, note=form.cleaned_data["note"]
+                prescription=prescription,
+                requested_by=request.user,
+                note=form.cleaned_data["note"],
+                renewal=request.POST.get("renewal") == "1",
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -52,3 +52,11 @@ def test_healthz_answers_503_when_the_database_is_unreachable() -> None:
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer == {"status": 503, "body": {"status": "error", "database": "unreachable"}}
+
+
+def test_the_site_icon_is_served_at_the_root(client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00"  # an icon file
+    assert b"PNG" in body[:64]

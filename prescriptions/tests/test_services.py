@@ -343,7 +343,7 @@ def test_only_the_patient_requests_a_refill(who, provider, other_patient, prescr
     [
         (
             {"refills": 0},
-            "No refills are left on this prescription. Ask your provider to renew it.",
+            "No refills are left on this prescription. You can ask your provider for a renewal.",
         ),
         ({"status": PrescriptionStatus.CANCELLED}, "no longer active"),
         ({"status": PrescriptionStatus.COMPLETED}, "no longer active"),

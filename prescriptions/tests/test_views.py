@@ -89,8 +89,9 @@ def test_the_prescription_list_queries_do_not_grow(
     make_prescriptions(patient, provider, 10, start=30, ended=True)
     for prescription in more[:5]:
         refill_request_create(prescription=prescription, requested_by=patient.user)
-    # Session, user, patient profile, the prescriptions, and the session's activity stamp (3).
-    with django_assert_num_queries(8):
+    # Session, user, patient profile, the current prescriptions, a page of past ones
+    # (count and rows), and the session's activity stamp (3).
+    with django_assert_num_queries(9):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -180,10 +181,30 @@ def test_a_refill_of_a_prescription_without_refills_is_refused(
     detail = _page(patient_client.get(_detail(prescription)))
     response = patient_client.post(url, {"note": ""})
 
-    assert "No refills are left on this prescription. Ask your provider to renew it." in detail
-    assert 'for="id_note"' not in detail
+    assert "No refills are left on this prescription." in detail
+    assert "Request a refill" not in detail
     assert response.status_code == 400
     assert not RefillRequest.objects.exists()
+
+
+def test_a_prescription_without_refills_offers_a_renewal_request_that_reaches_the_provider(
+    patient_client: Client, provider_client: Client, prescription
+) -> None:
+    Prescription.objects.filter(pk=prescription.pk).update(refills=0)
+    url = reverse(
+        "prescriptions:refill-request-create", kwargs={"prescription_id": prescription.pk}
+    )
+
+    detail = _page(patient_client.get(_detail(prescription)))
+    assert "Ask for a renewal" in detail
+    assert 'name="renewal" value="1"' in detail
+    response = patient_client.post(url, {"note": "", "renewal": "1"})
+
+    assert response.status_code == 302
+    request = RefillRequest.objects.get()
+    assert "renewal" in request.note
+    queue = _page(provider_client.get(reverse("prescriptions:provider-refill-list")))
+    assert prescription.medication_name in queue
 
 
 def test_a_note_too_long_is_explained_next_to_the_field(
