@@ -197,6 +197,9 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             if not request.user.is_authenticated:
                 _finish_login(request, user, pending["backend"], device, pending.get("next", ""))
             else:
+                # Other sessions were signed in without this authenticator: they end here.
+                services.user_sign_out_everywhere(user=user)
+                update_session_auth_hash(request, user)
                 otp_login(request, device)
             messages.success(request, _("Two-step sign-in is on."))
             return redirect("accounts:mfa-recovery-codes")

@@ -167,6 +167,8 @@ def test_new_authenticator_replaces_the_old_one_only_once_confirmed(
     mfa_patient, patient, django_capture_on_commit_callbacks
 ) -> None:
     client, old = mfa_patient
+    elsewhere = Client()
+    elsewhere.force_login(patient.user)
     _reauth(client, old)
     assert client.get(reverse("accounts:mfa-setup")).status_code == 200
     new = TOTPDevice.objects.get(user=patient.user, confirmed=False)
@@ -180,6 +182,9 @@ def test_new_authenticator_replaces_the_old_one_only_once_confirmed(
     assert list(TOTPDevice.objects.filter(user=patient.user)) == [TOTPDevice.objects.get(pk=new.pk)]
     assert [m.to for m in mail.outbox] == [[patient.user.email]]
     assert "new authenticator app" in mail.outbox[0].subject
+    # This session carries on with the new authenticator; sessions elsewhere end.
+    assert client.get("/patient/").status_code == 200
+    assert elsewhere.get("/patient/").status_code == 302
 
 
 @pytest.mark.django_db
