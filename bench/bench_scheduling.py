@@ -12,7 +12,10 @@ It prints the median and 95th percentile of each, and the queries per page.
 
     .venv/bin/python bench/bench_scheduling.py                # load once, then measure
     .venv/bin/python bench/bench_scheduling.py --reset        # drop and reload the data
-    BENCH_DATABASE_URL=postgres://u:p@host:5432/hc_bench .venv/bin/python bench/bench_scheduling.py
+    DATABASE_URL=postgres://u:p@host:5432/hc_bench .venv/bin/python bench/bench_scheduling.py
+
+DATABASE_URL names a PostgreSQL database used only by benchmarks (default:
+hc_bench on localhost). DEBUG is forced off, as in production.
 
 Speed goals live here, not in the test suite: this prints figures, it asserts nothing.
 """
@@ -89,11 +92,35 @@ def _ensure_database(url: str, *, reset: bool) -> None:
             print(f"Created database {name}")
 
 
+def _column_defaults(table: str, given: list[str]) -> dict[str, Any]:
+    """The table's other columns with their model defaults, so a column added later loads too."""
+    from django.apps import apps
+    from django.db import connection
+    from django.utils import timezone
+
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    defaults: dict[str, Any] = {}
+    for f in model._meta.concrete_fields:
+        if f.column in given:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults[f.column] = timezone.now()
+        elif f.has_default() or not f.null:
+            # Without a default, a NOT NULL text column gets "" (Django's own blank).
+            defaults[f.column] = f.get_db_prep_save(f.get_default(), connection)
+        else:
+            defaults[f.column] = None
+    return defaults
+
+
 def _copy(cursor: Any, table: str, columns: list[str], rows: Iterator[tuple]) -> int:
+    extra = _column_defaults(table, columns)
+    names = [*columns, *extra]
+    tail = tuple(extra.values())
     count = 0
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, *tail))
             count += 1
     return count
 
@@ -385,9 +412,10 @@ def _timed(label: str, samples: list[Any], run: Callable[[Any], Any]) -> dict[st
 
 
 def _measure(samples: int) -> None:
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -397,7 +425,9 @@ def _measure(samples: int) -> None:
     from scheduling.models import Appointment
     from scheduling.selectors import available_slots
 
-    setup_test_environment()  # the test client's host, "testserver", is allowed
+    # The test client's host. Not setup_test_environment(): it instruments every
+    # template render with a signal, which production does not run.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     rng = random.Random(7)  # noqa: S311 - benchmark sampling
     providers = list(ProviderProfile.objects.select_related("user").order_by("pk"))
     chosen = [rng.choice(providers) for _ in range(samples)]
@@ -497,13 +527,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
-        parser.error(
-            "the benchmark runs on PostgreSQL: BENCH_DATABASE_URL must be a postgres:// URL"
-        )
+        parser.error("the benchmark runs on PostgreSQL: DATABASE_URL must be a postgres:// URL")
     _ensure_database(url, reset=args.reset)
     os.environ["DATABASE_URL"] = url
+    # Production settings: the dev .env turns DEBUG on, which records every query.
+    os.environ["DEBUG"] = "false"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
     import django
 

@@ -28,5 +28,29 @@ class UnreadBadgeMiddleware:
             if badges is None:
                 badges = {}
                 request.portal_badges = badges  # type: ignore[attr-defined]
-            badges["messages"] = SimpleLazyObject(lambda: unread_count(user))
+            counter = _UnreadOnce(user)
+            request.unread_messages = counter  # type: ignore[attr-defined]
+            badges["messages"] = SimpleLazyObject(counter)
         return self.get_response(request)
+
+
+class _UnreadOnce:
+    """The user's unread count, counted on first use and kept for the rest of the request."""
+
+    def __init__(self, user: object) -> None:
+        self.user = user
+        self.count: int | None = None
+
+    def __call__(self) -> int:
+        if self.count is None:
+            self.count = unread_count(self.user)
+        return self.count
+
+
+def unread_count_of(request: HttpRequest) -> int:
+    """The signed-in user's unread count; a page that shows it and the badge share one query.
+
+    Only for reading before anything on the page marks messages read.
+    """
+    counter = getattr(request, "unread_messages", None)
+    return counter() if counter is not None else unread_count(request.user)

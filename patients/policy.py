@@ -8,6 +8,7 @@ work in the admin, not the portals. Every selector of PHI filters through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -63,3 +64,21 @@ def emergency_access_active(user: Any, patient: PatientProfile) -> bool:
     return EmergencyAccess.objects.filter(
         patient=patient, provider__user=user, expires_at__gt=timezone.now()
     ).exists()
+
+
+def patients_in_care_of(user: Any, patient_ids: Iterable[object]) -> set[object]:
+    """Of these patient ids, those in an active care relationship with the provider (one query)."""
+    return set(
+        ProviderPatient.objects.filter(
+            patient__in=list(patient_ids), provider__user=user, status=RelationshipStatus.ACTIVE
+        ).values_list("patient_id", flat=True)
+    )
+
+
+def patients_under_emergency_access(user: Any, patient_ids: Iterable[object]) -> set[object]:
+    """Of these patient ids, those the provider holds an unexpired emergency grant for (one query)."""
+    return set(
+        EmergencyAccess.objects.filter(
+            patient__in=list(patient_ids), provider__user=user, expires_at__gt=timezone.now()
+        ).values_list("patient_id", flat=True)
+    )

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -52,29 +53,56 @@ def prescription_for_user(user: User, prescription_id: UUID) -> Prescription | N
     )
 
 
+# Past prescriptions accumulate for life: they are shown a page at a time.
+PAST_PRESCRIPTIONS_PAGE_SIZE = 20
+
+
 @dataclass(frozen=True)
 class PrescriptionLists:
-    """A patient's prescriptions: current (active, not ended) and past, each newest first."""
+    """A patient's prescriptions: current (active, not ended) and past, each newest first.
+
+    `past` is one page of the past ones (all of them when not paged);
+    `past_page` is that page, for the links to the others.
+    """
 
     current: list[Prescription]
     past: list[Prescription]
+    past_page: Page | None = None
 
 
-def prescriptions_of_patient(patient: PatientProfile) -> PrescriptionLists:
-    """Every prescription of the patient (one query), current first.
+def prescriptions_of_patient(
+    patient: PatientProfile,
+    *,
+    past_page: object = 1,
+    page_size: int = PAST_PRESCRIPTIONS_PAGE_SIZE,
+) -> PrescriptionLists:
+    """The patient's current prescriptions and a page of their past ones (`past_page=None`: all).
 
-    `prescription.refill_pending` says whether a refill request of it awaits a decision.
+    The database splits them: rows active and ending no earlier than yesterday
+    (UTC) may be current, and each decides on its prescriber's calendar day;
+    those that have just ended lead the first page of the past ones.
+    `prescription.refill_pending` says whether a refill request awaits a decision.
     """
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
+    maybe_current = Q(status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday)
     pending = RefillRequest.objects.filter(prescription=OuterRef("pk"), status=RefillStatus.PENDING)
-    rows = list(
+    rows = (
         Prescription.objects.filter(patient=patient)
         .select_related("provider__user")
         .annotate(refill_pending=Exists(pending))
-        .order_by("-start_date", "-created_at")
+        .order_by("-start_date", "-created_at", "-pk")
     )
-    return PrescriptionLists(
-        current=[p for p in rows if p.is_current], past=[p for p in rows if not p.is_current]
-    )
+    recent = list(rows.filter(maybe_current))
+    current = [p for p in recent if p.is_current]
+    just_ended = [p for p in recent if not p.is_current]
+    older = rows.exclude(maybe_current)
+    if past_page is None:
+        return PrescriptionLists(current=current, past=[*just_ended, *older])
+    page = Paginator(older, page_size).get_page(past_page)
+    past = list(page.object_list)
+    if page.number == 1:
+        past = [*just_ended, *past]
+    return PrescriptionLists(current=current, past=past, past_page=page)
 
 
 def refill_requests_of_prescription(prescription: Prescription) -> list[RefillRequest]:

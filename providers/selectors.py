@@ -104,13 +104,18 @@ class ProviderDashboard:
 
 
 def provider_dashboard(
-    provider: ProviderProfile, *, now: dt.datetime | None = None, recent_limit: int = 5
+    provider: ProviderProfile,
+    *,
+    now: dt.datetime | None = None,
+    recent_limit: int = 5,
+    unread: int | None = None,
 ) -> ProviderDashboard:
     """Everything on the provider's dashboard, in a fixed number of queries.
 
     Today is the provider's local calendar day. ``chartable_patient_ids`` are
     the patients on today's schedule whose chart the provider may open now
     (a relationship may have ended since the appointment was booked).
+    ``unread`` is the unread count when the caller has it already (the nav badge's).
     """
     tz = provider_timezone(provider)
     today = (now or timezone.now()).astimezone(tz).date()
@@ -130,6 +135,6 @@ def provider_dashboard(
         chartable_patient_ids=chartable,
         patient_count=patients_of_provider(provider).count(),
         recent_patients=recent_patients_of_provider(provider, limit=recent_limit),
-        unread_count=unread_count(provider.user),
+        unread_count=unread_count(provider.user) if unread is None else unread,
         unread_messages=latest_unread(provider.user),
     )

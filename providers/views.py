@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import provider_required
 from healthcare.net import client_ip
+from messaging.middleware import unread_count_of
 from patients.selectors import patient_for_user
 from patients.services import phi_access_record
 from prescriptions.selectors import pending_refill_count_for_provider, pending_refills_for_provider
@@ -54,7 +55,7 @@ def _age_on(born: dt.date, day: dt.date) -> int:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     provider = request.user.provider_profile
-    board = provider_dashboard(provider)
+    board = provider_dashboard(provider, unread=unread_count_of(request))
     context = {
         "profile": provider,
         "board": board,
@@ -128,7 +129,12 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "age": _age_on(patient.date_of_birth, timezone.now().astimezone(tz).date()),
             "emergency": emergency,
             "provider_tz": tz,
-            "clinical": clinical_chart(request.user, patient),
+            "clinical": clinical_chart(
+                request.user,
+                patient,
+                records_page=request.GET.get("records_page"),
+                prescriptions_page=request.GET.get("prescriptions_page"),
+            ),
             # Visible without emergency access means an active relationship: the
             # provider may write; emergency access is read-only.
             "can_write": access is not None and not access.emergency,

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from auditlog.models import LogEntry
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +32,9 @@ from scheduling.selectors import appointments_visible_to
 
 CHART_APPOINTMENTS = 10
 LINKABLE_APPOINTMENTS = 20
+# A patient's records grow by every visit for life: every list of them is paged.
+RECORDS_PAGE_SIZE = 20
+CHART_RECORDS_PAGE_SIZE = 10
 
 
 def medical_records_visible_to(user: User) -> QuerySet[MedicalRecord]:
@@ -45,13 +49,31 @@ def medical_record_for_user(user: User, record_id: UUID) -> MedicalRecord | None
     return medical_records_visible_to(user).filter(pk=record_id).first()
 
 
-def records_of_patient(patient: PatientProfile) -> list[MedicalRecord]:
-    """The patient's records, newest first, with author and linked appointment."""
-    return list(
+def records_of_patient(patient: PatientProfile) -> QuerySet[MedicalRecord]:
+    """The patient's records, newest first, with author and linked appointment (page it)."""
+    return (
         MedicalRecord.objects.filter(patient=patient)
         .select_related("provider__user", "appointment")
-        .order_by("-record_date", "-created_at")
+        .order_by("-record_date", "-created_at", "-pk")
     )
+
+
+def records_page_of_patient(
+    patient: PatientProfile, number: object = 1, *, size: int = RECORDS_PAGE_SIZE
+) -> Page:
+    """One page of the patient's records, newest first (two queries: count and rows)."""
+    page = Paginator(records_of_patient(patient), size).get_page(number)
+    _share_providers(page.object_list)
+    return page
+
+
+def _share_providers(records: Any) -> None:
+    # One provider object per author, not one per row: each row's copy would
+    # work out the provider's zone from its working hours again.
+    rows = list(records)
+    shared: dict[object, ProviderProfile] = {}
+    for record in rows:
+        record.provider = shared.setdefault(record.provider_id, record.provider)
 
 
 def writable_patient(user: User, patient: PatientProfile) -> bool:
@@ -169,7 +191,7 @@ def _shown(name: str, value: object) -> str:
 class ClinicalChart:
     upcoming_appointments: list[Appointment]
     past_appointments: list[Appointment]
-    records: list[MedicalRecord]
+    records: Page
     prescriptions: PrescriptionLists
     pending_refills: list[RefillRequest]
     # Appointments of the signed-in provider that a record may document (see linkable_appointments).
@@ -177,9 +199,17 @@ class ClinicalChart:
 
 
 def clinical_chart(
-    user: User, patient: PatientProfile, *, now: dt.datetime | None = None
+    user: User,
+    patient: PatientProfile,
+    *,
+    now: dt.datetime | None = None,
+    records_page: object = 1,
+    prescriptions_page: object = 1,
 ) -> ClinicalChart:
-    """Appointments, records, prescriptions and open refill requests of a patient, in five queries.
+    """Appointments, records, prescriptions and open refill requests of a patient.
+
+    A fixed number of queries however long the patient's history: the
+    appointments are the latest few, records and past prescriptions are pages.
 
     The caller has already checked that `user` may open the patient's chart.
     """
@@ -191,8 +221,8 @@ def clinical_chart(
     return ClinicalChart(
         upcoming_appointments=upcoming,
         past_appointments=past,
-        records=records_of_patient(patient),
-        prescriptions=prescriptions_of_patient(patient),
+        records=records_page_of_patient(patient, records_page, size=CHART_RECORDS_PAGE_SIZE),
+        prescriptions=prescriptions_of_patient(patient, past_page=prescriptions_page),
         pending_refills=pending_refills_of_patient(patient),
         documentable_ids=frozenset(
             a.pk for a in [*upcoming, *past] if _documentable_by(a, user, now)
@@ -234,7 +264,8 @@ def health_summary(user: User) -> HealthSummary:
     return HealthSummary(
         patient=patient,
         generated_at=now,
-        records=records_of_patient(patient),
-        prescriptions=prescriptions_of_patient(patient),
+        # The printable summary is the whole record, on purpose.
+        records=list(records_of_patient(patient)),
+        prescriptions=prescriptions_of_patient(patient, past_page=None),
         upcoming_appointments=list(upcoming),
     )

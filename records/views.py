@@ -29,7 +29,7 @@ from records.selectors import (
     linkable_appointments,
     medical_record_for_user,
     medical_record_history,
-    records_of_patient,
+    records_page_of_patient,
     writable_patient,
 )
 from records.services import medical_record_update, medical_record_write
@@ -41,8 +41,10 @@ BAD_INPUT = 400
 @never_cache
 @require_GET
 def patient_record_list(request: HttpRequest) -> HttpResponse:
-    records = records_of_patient(request.user.patient_profile)
-    return render(request, "records/patient_record_list.html", {"records": records})
+    page = records_page_of_patient(request.user.patient_profile, request.GET.get("page"))
+    return render(
+        request, "records/patient_record_list.html", {"records": page.object_list, "page": page}
+    )
 
 
 @patient_required

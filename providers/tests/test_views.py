@@ -209,10 +209,11 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
 
     # Session, user, second factor, profile, the patient, the relationship
     # check and the access-log insert, plus the session's activity stamp (3);
-    # then the clinical sections: upcoming and past appointments, records,
-    # prescriptions and open refill requests (5). records/tests/test_chart.py
-    # proves these stay fixed as the chart fills.
-    with django_assert_num_queries(16):
+    # then the clinical sections: upcoming and past appointments, records (their
+    # count; no rows to read), current prescriptions and the count of past ones,
+    # open refill requests (6). records/tests/test_chart.py proves these stay
+    # fixed as the chart fills.
+    with django_assert_num_queries(17):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200
@@ -305,8 +306,9 @@ def test_the_dashboard_shows_no_other_providers_data(
 
 # Session, user, second factor, profile and the session's activity stamp (3), plus
 # appointments, which of their patients are chartable, patient count and list,
-# unread count and list, pending refill requests' list and count.
-DASHBOARD_QUERIES = 16
+# unread count (shared with the navigation badge) and list, pending refill
+# requests' list and count.
+DASHBOARD_QUERIES = 15
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(

@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, second factor, provider profile, the patient, the relationship check,
 # the access-log insert and the session's activity stamp (3), then upcoming and past
-# appointments, records, prescriptions and open refill requests.
-CHART_QUERIES = 16
+# appointments, a page of records (count and rows), current prescriptions, a page of
+# past ones (count and rows) and open refill requests.
+CHART_QUERIES = 18
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills and their count.
-DASHBOARD_QUERIES = 16
+DASHBOARD_QUERIES = 15
 
 
 def _chart(patient) -> str:
@@ -150,9 +151,25 @@ def test_the_chart_takes_the_same_queries_however_full_it_is(
         many, page = _query_count(provider_client, url)
 
     assert many == few
-    assert "Diagnosis 026" in page
+    # The newest records, a page of them, with the way to the older ones.
+    assert "Diagnosis 000" in page and "Diagnosis 009" in page
+    assert "Diagnosis 010" not in page
+    assert "records_page=2#records" in page
     assert "Medication 034" in page
     assert page.count("data-refill=") == 11
+
+
+def test_older_records_are_on_the_next_pages_of_the_chart(
+    provider_client: Client, provider, patient
+) -> None:
+    make_records(patient, provider, 25)
+
+    page = provider_client.get(_chart(patient), {"records_page": 3}).content.decode()
+    records = _section(page, "records")
+
+    assert "Diagnosis 020" in records and "Diagnosis 024" in records
+    assert "Diagnosis 019" not in records
+    assert "Page 3 of 3" in records
 
 
 # --- Dashboard -------------------------------------------------------------------------------

@@ -109,8 +109,9 @@ def test_the_record_list_queries_do_not_grow_with_records(
 
     few, _ = _query_count(patient_client, url)
     make_records(patient, provider, 28, start=2)
-    # Session, user, patient profile, the records, and the session's activity stamp (3).
-    with django_assert_max_num_queries(8):
+    # Session, user, patient profile, a page of records (count and rows), and the
+    # session's activity stamp (3).
+    with django_assert_max_num_queries(9):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -197,9 +198,9 @@ def test_the_summary_queries_do_not_grow(
     few, _ = _query_count(patient_client, url)
     make_records(patient, provider, 20, start=2)
     make_prescriptions(patient, provider, 20, start=2)
-    # Session, user, patient profile, upcoming appointments, records, prescriptions,
-    # and the session's activity stamp (3).
-    with django_assert_max_num_queries(10):
+    # Session, user, patient profile, upcoming appointments, records, prescriptions
+    # (current and past), and the session's activity stamp (3).
+    with django_assert_max_num_queries(11):
         many, page = _query_count(patient_client, url)
 
     assert many == few
