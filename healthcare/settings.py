@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
+    "django_ratelimit",
     "accounts",
     "patients",
     "providers",
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "healthcare.middleware.HttpMethodAllowlistMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "healthcare.headers.PortalCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "healthcare.middleware.AuditActorMiddleware",
     "messaging.middleware.UnreadBadgeMiddleware",
+    # Turns a view's Ratelimited into the 429 page (RATELIMIT_VIEW).
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, so it sees the outcome of every sign-in attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -305,6 +311,51 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy ---------------------
+# Every script and stylesheet is a file under static/: no inline code, no eval, so an
+# injected <script> or on*= attribute does not run. connect-src also names this
+# request's own ws:/wss: origin (healthcare.headers), for the live pages' websockets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # The TOTP QR code is inline SVG markup, not an image: nothing needs data: URLs.
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The assistant's microphone on this origin only; every other powerful feature off.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "microphone": ["self"],
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "autoplay",
+            "camera",
+            "display-capture",
+            "encrypted-media",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "idle-detection",
+            "magnetometer",
+            "midi",
+            "payment",
+            "publickey-credentials-get",
+            "screen-wake-lock",
+            "serial",
+            "usb",
+            "xr-spatial-tracking",
+        )
+    },
+}
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # No script reads the token from the cookie: forms carry it in their hidden input.
@@ -330,6 +381,41 @@ REAUTH_VALID_SECONDS = env.int("REAUTH_VALID_SECONDS", default=5 * 60)
 SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
 PASSWORD_RESET_TIMEOUT = 60 * 60
 PROVIDER_INVITATION_TIMEOUT = 7 * 24 * 60 * 60
+
+# --- Rate limits (django-ratelimit, healthcare/ratelimits.py) -----------------
+# Counters live in the default cache: Redis when REDIS_URL is set, so every
+# process shares them. Rates are "count/period" (s, m, h, d; "5/15m"); an empty
+# value switches a limit off. Override one with RATELIMIT_<NAME>, e.g.
+# RATELIMIT_SIGN_IN=100/5m.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "healthcare.ratelimits.too_many_requests"
+RATELIMITS: dict[str, str] = {
+    name: env.str("RATELIMIT_" + name.upper().replace("-", "_"), default=rate)
+    for name, rate in {
+        "sign-in": "60/5m",  # sign-in and code posts per client address
+        "register": "10/h",  # per client address
+        "register-email": "3/h",  # per address typed (each registration emails it)
+        "password-reset": "10/h",
+        "password-reset-email": "3/h",
+        "verify-resend": "10/h",
+        "verify-resend-email": "3/h",
+        "emergency-lookup": "10/15m",  # break-the-glass searches per provider
+        "assistant-utterance": "30/m",  # typed or spoken questions per user, page and websocket
+        "fhir-token": "300/m",  # FHIR API requests per access token (one app on one device)
+        "fhir-app": "3000/m",  # FHIR API requests per registered app, all its users together
+    }.items()
+}
+# axes.W006 wants the address among axes' own lockout parameters; the address
+# has its own, higher limit instead (AXES_ADDRESS_FAILURE_LIMIT, below), so one
+# person's typos do not lock out everyone behind the same router.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# oauth2_provider.W008 warns that http redirect URIs are allowed: they must be, for
+# native apps' loopback redirects (RFC 8252 7.3); see OAUTH2_PROVIDER above.
+SILENCED_SYSTEM_CHECKS += ["oauth2_provider.W008"]
+if not REDIS_URL:
+    # Without Redis the local-memory cache counts in one process (its increment
+    # is atomic there); django-ratelimit's check wants a shared cache.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Lockout (django-axes) ----------------------------------------------------
 AXES_FAILURE_LIMIT = 5

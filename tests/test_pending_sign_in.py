@@ -127,14 +127,14 @@ def database_state() -> dict[str, Any]:
         if model._meta.proxy or not model._meta.managed or model is Session:
             continue
         fields = {f.name: f for f in model._meta.concrete_fields}
-        latest = (
-            connection.ops.quote_name(fields["updated_at"].column)
-            if "updated_at" in fields
-            else "NULL"
-        )
+        latest = "NULL"
+        if "updated_at" in fields:
+            latest = f"MAX({connection.ops.quote_name(fields['updated_at'].column)})"
         table = connection.ops.quote_name(model._meta.db_table)
         # Table and column names come from the models, not from input.
-        selects.append(f"SELECT '{model._meta.label}', COUNT(*), MAX({latest}) FROM {table}")  # noqa: S608
+        selects.append(
+            f"SELECT '{model._meta.label}', COUNT(*), CAST({latest} AS TEXT) FROM {table}"  # noqa: S608
+        )
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(selects))
         state: dict[str, Any] = {label: (n, str(latest)) for label, n, latest in cursor.fetchall()}
