@@ -5,6 +5,7 @@ from django.urls import path, reverse_lazy
 
 from accounts import views
 from accounts.forms import PasswordResetForm
+from healthcare import ratelimits
 
 app_name = "accounts"
 
@@ -34,12 +35,17 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            form_class=PasswordResetForm,
-            email_template_name="accounts/email/password_reset.txt",
-            subject_template_name="accounts/email/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password-reset-done"),
+        # Each request emails a real person: limited per client address and per address typed.
+        ratelimits.limit("password-reset", key=ratelimits.by_address)(
+            ratelimits.limit("password-reset-email", key=ratelimits.by_posted_email)(
+                auth_views.PasswordResetView.as_view(
+                    template_name="accounts/password_reset.html",
+                    form_class=PasswordResetForm,
+                    email_template_name="accounts/email/password_reset.txt",
+                    subject_template_name="accounts/email/password_reset_subject.txt",
+                    success_url=reverse_lazy("accounts:password-reset-done"),
+                )
+            )
         ),
         name="password-reset",
     ),

@@ -46,6 +46,7 @@ from accounts.reauth import reauth_is_recent, reauth_mark, reauth_redirect, reau
 from accounts.signin import PENDING_KEY, may_enrol_while_pending
 from accounts.signin import pending_user as _pending_user
 from accounts.tokens import email_change_link, email_verification_link, invitation_link
+from healthcare import ratelimits
 from patients.services import patient_register
 
 RECOVERY_CODES_KEY = "accounts_new_recovery_codes"
@@ -95,6 +96,7 @@ def _finish_login(request: HttpRequest, user: User, backend: str, device: Any | 
 # Public: this is the way in.
 @sensitive_post_parameters("password")
 @never_cache
+@ratelimits.limit("sign-in", key=ratelimits.by_address)
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -121,6 +123,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 # Public: the second step of sign-in, for whoever passed the first one in this session.
 @never_cache
+@ratelimits.limit("sign-in", key=ratelimits.by_address)
 def login_otp(request: HttpRequest) -> HttpResponse:
     user, pending = _pending_user(request)
     if user is None:
@@ -270,6 +273,8 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
 
 # Public: patients create their own accounts.
 @sensitive_post_parameters("password1", "password2", "ssn")
+@ratelimits.limit("register", key=ratelimits.by_address)
+@ratelimits.limit("register-email", key=ratelimits.by_posted_email)
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -305,6 +310,8 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # Public: the same answer whether or not the address has an account.
+@ratelimits.limit("verify-resend", key=ratelimits.by_address)
+@ratelimits.limit("verify-resend-email", key=ratelimits.by_posted_email)
 def verify_resend(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

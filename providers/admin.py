@@ -9,12 +9,17 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Role, User
 from patients.admin_access import PHIAccessLoggedAdmin
 from patients.models import PHIResource
-from providers.models import ProviderPatient, ProviderProfile
-from providers.services import provider_invitation_resend, provider_invite
+from providers.models import EmergencyLookupFailure, ProviderPatient, ProviderProfile
+from providers.services import (
+    emergency_lookup_failures_mark_reviewed,
+    provider_invitation_resend,
+    provider_invite,
+)
 
 
 class ProviderProfileAdminForm(forms.ModelForm):
@@ -176,3 +181,57 @@ class ProviderPatientAdmin(PHIAccessLoggedAdmin):
         # Who had access to a patient and when is part of the record; a
         # relationship ends by setting it inactive.
         return False
+
+
+@admin.register(EmergencyLookupFailure)
+class EmergencyLookupFailureAdmin(admin.ModelAdmin):
+    """Break-the-glass searches that matched no single patient: read-only; staff sign them off."""
+
+    list_display = (
+        "attempted_at",
+        "provider",
+        "outcome",
+        "reason",
+        "ip_address",
+        "reviewed_at",
+        "reviewed_by",
+    )
+    list_select_related = ("provider__user", "reviewed_by")
+    list_filter = (("reviewed_at", admin.EmptyFieldListFilter), "outcome", "provider__department")
+    search_fields = ("provider__user__full_name", "provider__user__email")
+    ordering = ("-attempted_at",)
+    date_hierarchy = "attempted_at"
+    actions = ("mark_reviewed",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the portal's emergency access search
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: EmergencyLookupFailure | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: EmergencyLookupFailure | None = None
+    ) -> bool:
+        return False
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        # Signing off is a change to the row, so it takes the change permission.
+        return request.user.has_perm("providers.change_emergencylookupfailure")
+
+    @admin.action(description=_("Mark selected as reviewed"), permissions=["review"])
+    def mark_reviewed(
+        self, request: HttpRequest, queryset: QuerySet[EmergencyLookupFailure]
+    ) -> None:
+        count = emergency_lookup_failures_mark_reviewed(failures=queryset, reviewer=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "Marked %(count)d failed lookup as reviewed.",
+                "Marked %(count)d failed lookups as reviewed.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -6,9 +6,10 @@ from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from healthcare.db import TimestampedModel
+from healthcare.db import TimestampedModel, UUIDModel
 from patients.timezones import UTC, zone_named
 from providers.working_hours import normalise_working_hours
 
@@ -99,6 +100,49 @@ class ProviderPatient(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.provider} – {self.patient} ({self.status})"
+
+
+class EmergencyLookupOutcome(models.TextChoices):
+    NOT_FOUND = "not_found", _("no patient matched")
+    AMBIGUOUS = "ambiguous", _("several patients matched")
+
+
+class EmergencyLookupFailure(UUIDModel):
+    """A break-the-glass search that opened no chart, kept for the review of emergency access.
+
+    Repeated misses are how guessing a patient's date of birth looks. What was
+    typed (a name, a date of birth) is not kept: it is PHI of whoever it names.
+    """
+
+    provider = models.ForeignKey(
+        ProviderProfile, on_delete=models.PROTECT, related_name="emergency_lookup_failures"
+    )
+    attempted_at = models.DateTimeField(_("attempted at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=EmergencyLookupOutcome.choices)
+    reason = models.TextField(_("reason given"), blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "emergency_lookup_failures"
+        verbose_name = _("failed emergency lookup")
+        verbose_name_plural = _("failed emergency lookups")
+        ordering = ["-attempted_at"]
+        indexes = [
+            models.Index(fields=["provider", "attempted_at"], name="emergency_lookup_fail_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=EmergencyLookupOutcome.values),
+                name="emergency_lookup_failures_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} – {self.get_outcome_display()} ({self.attempted_at:%Y-%m-%d})"
 
 
 auditlog.register(ProviderProfile, serialize_data=True)

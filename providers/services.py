@@ -9,14 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services import user_create
 from patients.models import EmergencyAccess, PatientProfile
 from patients.policy import has_care_relationship
 from patients.services import emergency_access_grant
-from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
+from providers.models import (
+    EmergencyLookupFailure,
+    EmergencyLookupOutcome,
+    ProviderPatient,
+    ProviderProfile,
+    RelationshipStatus,
+)
 from providers.selectors import patients_by_identity
 from providers.working_hours import WorkingHours
 
@@ -138,6 +145,30 @@ class PatientAmbiguous(Exception):
     """More than one patient has that name and date of birth; more detail is needed."""
 
 
+@transaction.atomic
+def emergency_lookup_failure_record(
+    *,
+    provider: ProviderProfile,
+    outcome: EmergencyLookupOutcome,
+    reason: str = "",
+    ip_address: str | None = None,
+) -> EmergencyLookupFailure:
+    """Keep a break-the-glass search that matched no single patient, for staff to review."""
+    return EmergencyLookupFailure.objects.create(
+        provider=provider, outcome=outcome, reason=reason.strip(), ip_address=ip_address
+    )
+
+
+@transaction.atomic
+def emergency_lookup_failures_mark_reviewed(
+    *, failures: QuerySet[EmergencyLookupFailure], reviewer: User
+) -> int:
+    """Staff sign off failed break-the-glass searches; returns how many were still open."""
+    return failures.filter(reviewed_at__isnull=True).update(
+        reviewed_at=timezone.now(), reviewed_by=reviewer
+    )
+
+
 @dataclass(frozen=True)
 class EmergencyAccessOutcome:
     patient: PatientProfile
@@ -165,11 +196,19 @@ def emergency_access_request(
     )
     if len(matches) != 1:
         # Who searched is kept for the review of emergency access; what they typed
-        # is PHI and stays out of the log.
+        # is PHI and stays out of the log and the record.
         logger.warning(
             "Emergency access lookup by provider %s matched %s patients",
             provider.pk,
             "no" if not matches else "several",
+        )
+        emergency_lookup_failure_record(
+            provider=provider,
+            outcome=(
+                EmergencyLookupOutcome.AMBIGUOUS if matches else EmergencyLookupOutcome.NOT_FOUND
+            ),
+            reason=reason,
+            ip_address=ip_address,
         )
         raise PatientNotFound if not matches else PatientAmbiguous
     patient = matches[0]

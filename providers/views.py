@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import provider_required
+from healthcare import ratelimits
 from healthcare.net import client_ip
 from messaging.middleware import unread_count_of
 from patients.selectors import patient_for_user
@@ -145,6 +146,8 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @provider_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+# Per provider: guessing a date of birth takes many searches; a real emergency takes a few.
+@ratelimits.limit("emergency-lookup", key=ratelimits.by_user)
 def emergency_access(request: HttpRequest) -> HttpResponse:
     form = EmergencyAccessForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

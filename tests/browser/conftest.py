@@ -58,6 +58,59 @@ def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+# Runs in every page and frame before its own scripts: hands each CSP violation to Python.
+_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__hcSecurityPolicyViolation({
+    page: document.location.href,
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+  });
+}, true);
+"""
+# Console errors Chromium writes for a refused resource or a bad policy header.
+_POLICY_CONSOLE_MARKERS = (
+    "Content Security Policy",
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "Permissions policy",
+    "Refused to ",
+)
+
+
+class SecurityPolicyWatch:
+    """Collects CSP violations and policy console errors of every watched browser context."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def watch_context(self, context) -> None:
+        context.expose_binding(
+            "__hcSecurityPolicyViolation",
+            lambda _source, v: self.problems.append(
+                f"CSP violation on {v['page']}: {v['directive']} blocked {v['blocked'] or 'inline'}"
+                f" ({v['source']}:{v['line']} {v['sample']!r})"
+            ),
+        )
+        context.add_init_script(_VIOLATION_LISTENER)
+        context.on("page", self.watch_page)
+
+    def watch_page(self, page) -> None:
+        page.on("console", lambda message: self._console(page, message))
+
+    def _console(self, page, message) -> None:
+        if message.type in ("error", "warning") and any(
+            marker in message.text for marker in _POLICY_CONSOLE_MARKERS
+        ):
+            self.problems.append(f"console {message.type} on {page.url}: {message.text}")
+
+
+SECURITY_POLICY_WATCH = SecurityPolicyWatch()
+
+
 @pytest.fixture(scope="session")
 def browser_instance(django_db_setup):
     # After the test database exists: Playwright's event loop in this thread
@@ -67,8 +120,28 @@ def browser_instance(django_db_setup):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        # Every context any browser test opens is watched for policy violations.
+        open_context = browser.new_context
+
+        def new_context(*args, **kwargs):
+            context = open_context(*args, **kwargs)
+            SECURITY_POLICY_WATCH.watch_context(context)
+            return context
+
+        browser.new_context = new_context
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_security_policy_violations() -> Iterator[SecurityPolicyWatch]:
+    """Fail a browser test on any CSP violation or policy console error in the pages it visited."""
+    SECURITY_POLICY_WATCH.problems.clear()
+    yield SECURITY_POLICY_WATCH
+    problems = list(SECURITY_POLICY_WATCH.problems)
+    SECURITY_POLICY_WATCH.problems.clear()
+    if problems:
+        pytest.fail("Security policy problems in the browser:\n" + "\n".join(problems))
 
 
 @pytest.fixture
