@@ -254,7 +254,11 @@ class OpenChart(Action):
             if matches:
                 return _which_patient(turn, _("Which patient: %(names)s?"), matches, slots)
             if turn.answering == "patient" or not patients:
-                return Outcome(_("I couldn't find a patient of yours by that name."))
+                listing = page_link("providers:patient-list", _("Your patients"))
+                return Outcome(
+                    _("I couldn't find a patient of yours by that name."),
+                    links=[listing] if listing else [],
+                )
             return Outcome(_("Whose chart should I open?"), ask="patient", slots=slots)
         link = page_link(
             "providers:patient-chart",

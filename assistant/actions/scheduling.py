@@ -504,12 +504,21 @@ def _choose_appointment(
             return narrowed[0], []
         return None, narrowed or offered
     candidates = matching_appointments(turn, upcoming, when)
+    if _unknown_provider(turn, upcoming):
+        # "my appointment with dr smith" and no Smith among them: ask, never guess.
+        return None, candidates
     if wants_next(turn.text) and candidates:
         # "my next appointment (with dr chen)": the earliest of those that fit.
         return min(candidates, key=lambda a: a.date_time), []
     if len(candidates) == 1:
         return candidates[0], []
     return None, candidates
+
+
+def _unknown_provider(turn: Turn, appointments: list[Appointment]) -> str | None:
+    """A provider named ("dr smith") who is none of those of `appointments`."""
+    providers = list({a.provider_id: a.provider for a in appointments}.values())
+    return unknown_person(turn.text, providers, lambda p: p.user.full_name, matched=False)
 
 
 def _which_appointment(
@@ -528,6 +537,18 @@ def _which_appointment(
         slots=slots,
         suggestions=[option_label(_local(a), with_day=with_day) for a in shown],
     )
+
+
+def _with_unknown(turn: Turn, upcoming: list[Appointment], outcome: Outcome) -> Outcome:
+    """`outcome`, told first that the provider named has no appointment with the patient."""
+    unknown = _unknown_provider(turn, upcoming)
+    if unknown is not None:
+        outcome.text = (
+            _("You have no appointment with %(name)s.") % {"name": unknown.title()}
+            + " "
+            + outcome.text
+        )
+    return outcome
 
 
 def _none_then(
@@ -585,7 +606,11 @@ class CancelAppointment(Action):
         if appointment is None:
             if not candidates:
                 return _none_then(upcoming, asked_phrase(when), _("cancel"), slots)
-            return _which_appointment(_("cancel"), candidates, slots, asked_phrase(when))
+            return _with_unknown(
+                turn,
+                upcoming,
+                _which_appointment(_("cancel"), candidates, slots, asked_phrase(when)),
+            )
         if _cutoff_passed(appointment, turn.now):
             return Outcome(
                 _cutoff_text(appointment, _("cancelled")), links=_appointment_links(appointment)
@@ -667,7 +692,11 @@ class RescheduleAppointment(Action):
             slots["new_when"] = new_when.to_json()
             if not candidates:
                 return _none_then(upcoming, asked_phrase(old_when), _("move"), slots)
-            return _which_appointment(_("move"), candidates, slots, asked_phrase(old_when))
+            return _with_unknown(
+                turn,
+                upcoming,
+                _which_appointment(_("move"), candidates, slots, asked_phrase(old_when)),
+            )
         slots["appointment_id"] = str(appointment.pk)
         if _cutoff_passed(appointment, turn.now):
             return Outcome(

@@ -266,3 +266,13 @@ def test_schedule_today_counts_done_left_and_next(provider, patient, other_patie
     assert "You have 5 visits today: 2 done, 2 left, 1 no-show." in reply.text
     assert "Next: 13:00 Riley Other (rash). Then: 14:00 Pat Jones." in reply.text
     assert "10:00" not in reply.text
+
+
+def test_an_unknown_provider_in_a_cancellation_is_said_and_nothing_is_guessed(
+    patient, three_appointments
+) -> None:
+    chat = Conversation(patient.user)
+    reply = chat.say("cancel my next appointment with dr smith")
+    assert reply.text.startswith("You have no appointment with Smith.")
+    assert reply.awaiting == "slot" and len(reply.suggestions) == 3
+    assert Appointment.objects.filter(status=AppointmentStatus.SCHEDULED).count() == 3

@@ -101,7 +101,7 @@ def test_identifiers_are_removed_from_what_a_transfer_sends(patient, provider) -
     patient.insurance_number = "INS-4400-771"
     patient.save(update_fields=["insurance_number"])
     chat = Conversation(patient.user)
-    chat.say("my ssn is 123 45 6789 and my card is 4111 1111 1111 1111")
+    chat.say("what are your hours? my ssn is 123 45 6789 and my card is 4111 1111 1111 1111")
     reply = chat.say(
         "tell doctor patel that my insurance is ins 4400 771, one two three four five six seven eight nine"
     )
