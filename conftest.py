@@ -201,3 +201,16 @@ def staff_client(admin_user):
     from django.test import Client
 
     return login_verified(Client(), admin_user)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Leave out the test that re-runs the PostgreSQL tests in a subprocess when this run
+    is on PostgreSQL already: those tests run here, in this process."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return
+    rerun = [item for item in items if item.name == "test_the_postgresql_tests_pass_on_postgresql"]
+    if rerun:
+        config.hook.pytest_deselected(items=rerun)
+        items[:] = [item for item in items if item not in rerun]

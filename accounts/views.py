@@ -40,7 +40,7 @@ from accounts.forms import (
     ReauthForm,
     SetPasswordForm,
 )
-from accounts.lockout import lockout_response
+from accounts.lockout import address_locked, lockout_response, tries_left_message
 from accounts.models import Role, User
 from accounts.reauth import reauth_is_recent, reauth_mark, reauth_redirect, reauth_required
 from accounts.signin import PENDING_KEY, may_enrol_while_pending
@@ -101,6 +101,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     next_url = request.POST.get("next") or request.GET.get("next", "")
+    if request.method == "POST" and address_locked(request):
+        return lockout_response(request, {"username": request.POST.get("username", "")})
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
@@ -118,7 +120,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     # After an explicit sign-out only that is said, not also that the session ran out.
     signed_out = any(SIGNED_OUT_TAG in m.tags for m in messages.get_messages(request))
     expired = request.GET.get("expired") == "1" and not signed_out
-    return render(request, "accounts/login.html", {"form": form, "next": next_url, "expired": expired})
+    context = {"form": form, "next": next_url, "expired": expired, "tries_left": tries_left_message(request)}
+    return render(request, "accounts/login.html", context)
 
 
 # Public: the second step of sign-in, for whoever passed the first one in this session.
@@ -292,6 +295,7 @@ def register(request: HttpRequest) -> HttpResponse:
             emergency_contact_phone=data["emergency_contact_phone"],
             insurance_number=data["insurance_number"],
             ssn=data["ssn"],
+            time_zone=data["time_zone"],
             base_url=_base_url(request),
         )
         return render(request, "accounts/register_done.html", {"email": data["email"]})

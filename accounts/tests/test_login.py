@@ -226,3 +226,42 @@ def test_home_sends_each_role_to_its_portal(client, patient_client, provider_cli
 def test_next_parameter_cannot_redirect_off_site(client, patient) -> None:
     response = client.post(LOGIN, {"username": patient.user.email, "password": PASSWORD, "next": "https://evil.example/"})
     assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_one_persons_failures_do_not_lock_out_others_behind_the_same_address(patient, other_patient) -> None:
+    clinic_wifi = "192.0.2.50"
+    for _n in range(5):
+        Client(REMOTE_ADDR=clinic_wifi).post(LOGIN, {"username": patient.user.email, "password": "wrong-password-xyz"})
+    neighbour = Client(REMOTE_ADDR=clinic_wifi)
+    response = neighbour.post(LOGIN, {"username": other_patient.user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert neighbour.session.get("_auth_user_id") == str(other_patient.user.pk)
+
+
+@pytest.mark.django_db
+def test_spraying_many_accounts_from_one_address_is_stopped(other_patient, settings) -> None:
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 12
+    sprayer = "192.0.2.66"
+    for n in range(12):
+        Client(REMOTE_ADDR=sprayer).post(LOGIN, {"username": f"user{n}@example.org", "password": "Spring2026!!"})
+    response = Client(REMOTE_ADDR=sprayer).post(LOGIN, {"username": other_patient.user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    # The account itself is not locked: from elsewhere its owner signs in.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.9")
+    assert elsewhere.post(LOGIN, {"username": other_patient.user.email, "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_tries_left_are_shown_from_the_third_failure_and_the_email_stays(client, patient) -> None:
+    bodies = [
+        client.post(LOGIN, {"username": patient.user.email, "password": "wrong-password-xyz"}).content.decode()
+        for _n in range(4)
+    ]
+    assert "tries left" not in bodies[0] and "tries left" not in bodies[1]
+    assert "2 tries left before sign-in to this account is blocked for 15 minutes." in bodies[2]
+    assert "1 try left before sign-in to this account is blocked for 15 minutes." in bodies[3]
+    client.post(LOGIN, {"username": patient.user.email, "password": "wrong-password-xyz"})
+    locked = client.post(LOGIN, {"username": patient.user.email, "password": PASSWORD})
+    assert locked.status_code == 429
+    assert f'value="{patient.user.email}"' in locked.content.decode()
