@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from assistant.models import COMPLETED_TASKS, AIInteraction, InteractionOutcome
 from patients.models import PatientProfile
-from patients.policy import patient_filter
+from patients.policy import visible_patient_user_ids
 from providers.models import ProviderProfile, RelationshipStatus
 
 
@@ -126,10 +126,10 @@ def interactions_for_analytics(user: User) -> QuerySet[AIInteraction]:
     if is_verified_staff(user):
         return AIInteraction.objects.all()
     if getattr(user, "is_authenticated", False) and user.role == Role.PROVIDER:
-        # Rows of patient users are matched through user -> patient_profile in SQL (EXISTS).
-        return AIInteraction.objects.filter(
-            Q(user=user) | patient_filter(user, path="user__patient_profile")
-        )
+        # The people first (one query, a panel's worth of ids), then their rows through
+        # the (user, time) index: testing every row of the period against the policy
+        # would read the whole practice's month to find one panel's exchanges.
+        return AIInteraction.objects.filter(user__in=[user.pk, *visible_patient_user_ids(user)])
     return AIInteraction.objects.none()
 
 

@@ -82,3 +82,28 @@ def patients_under_emergency_access(user: Any, patient_ids: Iterable[object]) ->
             patient__in=list(patient_ids), provider__user=user, expires_at__gt=timezone.now()
         ).values_list("patient_id", flat=True)
     )
+
+
+def visible_patient_user_ids(user: Any) -> list[object]:
+    """The user ids of the patients a provider may open (care or emergency), in one query.
+
+    For reads keyed by user (the assistant's exchanges): the database then
+    reads each person's rows through a (user, ...) index instead of testing
+    every row against the policy.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if user.role != Role.PROVIDER:
+        return []
+    # No ordering: a compound statement takes none in its parts.
+    cared = (
+        ProviderPatient.objects.filter(provider__user=user, status=RelationshipStatus.ACTIVE)
+        .order_by()
+        .values_list("patient__user_id", flat=True)
+    )
+    granted = (
+        EmergencyAccess.objects.filter(provider__user=user, expires_at__gt=timezone.now())
+        .order_by()
+        .values_list("patient__user_id", flat=True)
+    )
+    return list(cared.union(granted))

@@ -54,8 +54,9 @@ PROVIDER_PAGES = {
     "conversation": 19,
     "inbox": 11,
     "refill requests": 9,
-    # The PHI access log of every patient whose words are shown: one INSERT.
-    "assistant analytics": 15,
+    # The provider's patients (one query), the figures, and the PHI access log of
+    # every patient whose words are shown (one INSERT).
+    "assistant analytics": 16,
 }
 STAFF_PAGES = {"assistant analytics": 15}
 
