@@ -196,7 +196,9 @@ class AssistantConsumer(PortalConsumer):
             return
         dictating = (self.state or {}).get("slot") == "note"
         emergency = check_emergency(text, role_of(self.user), dictating=dictating)
-        if emergency is None:
+        # Mid-sentence only a sure emergency interrupts: "my father had a heart attack"
+        # may still end "... in 2019"; an uncertain one is asked about on the final text.
+        if emergency is None or not emergency.certain:
             return
         reply, state = emergency_reply(emergency, role_of(self.user), self._redact(text))
         self.alerted = reply

@@ -33,15 +33,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from assistant.actions import Action, Link, Outcome, Turn, action_for
 from assistant.nlu import Understanding, understand
-from assistant.nlu.emergency import Emergency
+from assistant.nlu.emergency import Emergency, emergency_advice
 from assistant.nlu.intents import INTENT_PHRASES, Intent, intents_for_role
 from assistant.nlu.normalise import normalise
 from assistant.nlu.when import When
 
-# Below this the assistant asks rather than guesses.
-CONFIDENCE_THRESHOLD = 0.5
-# Two intents this close together are a question, not an answer.
-AMBIGUITY_MARGIN = 0.15
+# When to ask rather than guess lives with the classifier (Prediction.needs_clarification).
 # A clearly different request while waiting for an answer switches to it.
 SWITCH_CONFIDENCE = 0.7
 
@@ -55,6 +52,9 @@ _NO = re.compile(
 # the two waits for a date, it answers that question rather than starting the other.
 _DATE_LED = frozenset({Intent.BOOK, Intent.RESCHEDULE})
 _ABANDON = re.compile(r"^(?:never mind|nevermind|forget it|cancel that|stop|start over|quit|exit)$")
+# Slots answered with a name: a short answer there is the name, whatever the classifier makes of it.
+_NAME_SLOTS = frozenset({"provider", "patient", "medication", "appointment"})
+_NAME_ANSWER_WORDS = 3
 _ORDINAL_CHOICE = {
     "first": 0,
     "1st": 0,
@@ -64,7 +64,15 @@ _ORDINAL_CHOICE = {
     "2nd": 1,
     "2": 1,
     "the second one": 1,
+    "third": 2,
+    "3rd": 2,
+    "3": 2,
+    "the third one": 2,
 }
+# Ways of picking the "something else" choice of a clarifying question.
+_SOMETHING_ELSE = frozenset(
+    {"something else", "neither", "neither of those", "none of those", "other"}
+)
 
 
 @dataclass
@@ -152,22 +160,24 @@ def local_now(user: User, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, DialogueState]:
-    """Call 911 (and 988), nothing booked; patients are offered a message to their care team."""
-    if emergency.crisis_line:
-        text = _(
-            "You matter, and help is available right now. Please call or text 988 (Suicide & Crisis "
-            "Lifeline), or call 911 if you are in immediate danger."
-        )
-    else:
-        text = _(
-            "This may be a medical emergency. Call 911 now, or go to the nearest emergency room. "
-            "Do not wait for an appointment."
-        )
-    text += " " + _("I have not booked or changed anything.")
+    """Call 911 (988, Poison Control), nothing booked; patients are offered a message to their care team.
+
+    When the words may be history or a question (`emergency.certain` is False) the
+    911 line is shown all the same, and the user is asked whether it is happening now.
+    """
+    text = emergency_advice(emergency)
     state = DialogueState()
     suggestions: list[str] = []
     awaiting = None
-    if role == "patient":
+    if not emergency.certain:
+        text += " " + _("I have not booked or changed anything.")
+        state = DialogueState(
+            awaiting="slot", slot="emergency_check", slots={"text": said, "kind": emergency.kind}
+        )
+        suggestions = [_("Yes, it is happening now"), _("No")]
+        awaiting = "slot"
+    elif role == "patient":
+        text += " " + _("I have not booked or changed anything.")
         text += " " + _(
             "Would you like me to tell your care team as well? I'll send them this conversation."
         )
@@ -182,6 +192,8 @@ def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, 
         )
         suggestions = [_("Yes, tell my care team"), _("No")]
         awaiting = "confirm"
+    else:
+        text += " " + _("I have not booked or changed anything.")
     reply = Reply(
         text=text,
         intent=Intent.EMERGENCY.value,
@@ -226,6 +238,8 @@ class Dialogue:
 
         if state.awaiting == "slot" and state.slot == "emergency_transfer":
             return self._after_emergency(understanding, state)
+        if state.awaiting == "slot" and state.slot == "emergency_check":
+            return self._after_emergency_check(understanding, state)
         if state.awaiting == "confirm":
             return self._on_confirmation(understanding, state)
         if state.awaiting == "slot":
@@ -244,7 +258,7 @@ class Dialogue:
         intent = prediction.intent
         if intent == Intent.OUT_OF_SCOPE:
             return self._out_of_scope(understanding)
-        if prediction.confidence < CONFIDENCE_THRESHOLD or prediction.margin < AMBIGUITY_MARGIN:
+        if prediction.needs_clarification:
             return self._clarify(understanding)
         return self._run(intent, understanding, slots=slots)
 
@@ -290,7 +304,12 @@ class Dialogue:
         slot = state.slot or ""
         if slot in action.free_text_slots:
             slots[slot] = understanding.text
-        elif self._switches(understanding, action, answering_when=slot in action.when_slots):
+        elif self._switches(
+            understanding,
+            action,
+            answering_when=slot in action.when_slots,
+            answering_name=slot in _NAME_SLOTS,
+        ):
             return self._fresh(understanding)
         return self._run(action.intent, understanding, slots=slots, answering=slot)
 
@@ -341,7 +360,13 @@ class Dialogue:
         candidates = [Intent(c) for c in state.candidates if c in Intent._value2member_map_]
         said = understanding.normalised
         chosen: Intent | None = None
-        if said in _ORDINAL_CHOICE and _ORDINAL_CHOICE[said] < len(candidates):
+        # A choice button sends its own label ("Ask something else").
+        labels = {normalise(str(INTENT_PHRASES[c])): c for c in candidates}
+        if said in labels:
+            chosen = labels[said]
+        elif said in _SOMETHING_ELSE and Intent.OUT_OF_SCOPE in candidates:
+            chosen = Intent.OUT_OF_SCOPE
+        elif said in _ORDINAL_CHOICE and _ORDINAL_CHOICE[said] < len(candidates):
             chosen = candidates[_ORDINAL_CHOICE[said]]
         elif _YES.match(said) and candidates:
             chosen = candidates[0]
@@ -364,7 +389,28 @@ class Dialogue:
         original = state.slots.get("text", "")
         # The first utterance held the details ("... on friday at 3"); read them again.
         first = understand(original, self.role, self.now) if original else understanding
+        if chosen == Intent.OUT_OF_SCOPE:
+            return self._out_of_scope(first)
         return self._run(chosen, first, slots={})
+
+    def _after_emergency_check(
+        self, understanding: Understanding, state: DialogueState
+    ) -> tuple[Reply, DialogueState]:
+        """The answer to "Is this happening now?": yes is an emergency; no goes on with the request."""
+        original = str(state.slots.get("text") or "")
+        said = understanding.normalised
+        if _YES.match(said) or said.startswith("yes"):
+            from assistant.nlu.emergency import EmergencyKind
+
+            kind = str(state.slots.get("kind") or EmergencyKind.OTHER)
+            kind = kind if kind in EmergencyKind._value2member_map_ else EmergencyKind.OTHER
+            emergency = Emergency(kind=EmergencyKind(kind), phrase=original, certain=True)
+            return emergency_reply(emergency, self.role, original)
+        if _NO.match(said) and original:
+            # Not happening now: the words were history or a question; answer what was asked.
+            first = understand(original, self.role, self.now, check_emergencies=False)
+            return self._fresh(first)
+        return self._fresh(understanding)
 
     def _after_emergency(
         self, understanding: Understanding, state: DialogueState
@@ -433,19 +479,19 @@ class Dialogue:
         prediction = understanding.prediction
         assert prediction is not None
         allowed = intents_for_role(self.role)
-        candidates = [
-            intent
-            for intent, _p in prediction.ranking
-            if intent in allowed and intent not in {Intent.OUT_OF_SCOPE, Intent.GREETING}
-        ][:2]
-        if not candidates:
+        # The two likeliest requests, and "something else" (out of scope) as a way out.
+        candidates = [c for c in prediction.clarification_choices if c in allowed]
+        requests = [c for c in candidates if c != Intent.OUT_OF_SCOPE]
+        if not requests:
             return self._out_of_scope(understanding)
-        if len(candidates) == 1:
-            question = _("Did you want to %(a)s?") % {"a": INTENT_PHRASES[candidates[0]]}
+        if len(requests) == 1:
+            question = _("Did you want to %(a)s, or something else?") % {
+                "a": INTENT_PHRASES[requests[0]]
+            }
         else:
-            question = _("Did you want to %(a)s, or to %(b)s?") % {
-                "a": INTENT_PHRASES[candidates[0]],
-                "b": INTENT_PHRASES[candidates[1]],
+            question = _("Did you want to %(a)s, or to %(b)s, or something else?") % {
+                "a": INTENT_PHRASES[requests[0]],
+                "b": INTENT_PHRASES[requests[1]],
             }
         state = DialogueState(
             awaiting="clarify",
@@ -524,10 +570,18 @@ class Dialogue:
         )
 
     def _switches(
-        self, understanding: Understanding, action: Action, *, answering_when: bool = False
+        self,
+        understanding: Understanding,
+        action: Action,
+        *,
+        answering_when: bool = False,
+        answering_name: bool = False,
     ) -> bool:
         prediction = understanding.prediction
         if answering_when and prediction and {prediction.intent, action.intent} <= _DATE_LED:
+            return False
+        if answering_name and len(understanding.normalised.split()) <= _NAME_ANSWER_WORDS:
+            # "Doctor Other" answers "which provider?"; it is not a new request to message them.
             return False
         return bool(
             prediction

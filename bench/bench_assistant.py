@@ -103,9 +103,16 @@ def bench_speech(model: Path) -> None:
 
 
 def bench_intents(runs: int) -> None:
+    from assistant.nlu.emergency import detect_emergency, emergency_model
+
     start = time.perf_counter()
     classifier()
-    print(f"intent classifier training: {time.perf_counter() - start:.2f} s")
+    print(
+        f"intent classifier training (with temperature calibration): {time.perf_counter() - start:.2f} s"
+    )
+    start = time.perf_counter()
+    emergency_model()
+    print(f"emergency model training: {time.perf_counter() - start:.2f} s")
     labelled = load_examples(DATA_DIR / "utterances.jsonl")
     now = dt.datetime(2025, 3, 12, 10, 0, tzinfo=ZoneInfo("America/New_York"))
     timings = []
@@ -118,6 +125,25 @@ def bench_intents(runs: int) -> None:
         f"understanding one utterance (emergency + intent + date/time), {runs} runs: "
         f"median {statistics.median(timings):.2f} ms, p95 {percentile(timings, 0.95):.2f} ms"
     )
+    timings = []
+    for n in range(runs):
+        example = labelled[n % len(labelled)]
+        start = time.perf_counter()
+        detect_emergency(example["text"])
+        timings.append((time.perf_counter() - start) * 1000)
+    print(
+        f"emergency check alone (rules + model, as on every partial transcript), {runs} runs: "
+        f"median {statistics.median(timings):.2f} ms, p95 {percentile(timings, 0.95):.2f} ms"
+    )
+
+
+def bench_held_out() -> None:
+    from assistant.nlu.evaluate import evaluate, render
+
+    start = time.perf_counter()
+    report = evaluate()
+    print(f"held-out evaluation ({report.total} utterances) in {time.perf_counter() - start:.2f} s")
+    print(render(report))
 
 
 def bench_cross_validation() -> None:
@@ -163,6 +189,7 @@ def main() -> None:
     else:
         bench_speech(model)
     bench_intents(args.runs)
+    bench_held_out()
     bench_cross_validation()
 
 

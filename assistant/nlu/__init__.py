@@ -1,5 +1,10 @@
 """Understanding one utterance: emergency first, then intent, then slots.
 
+Emergencies: assistant/nlu/emergency.py (rules and a model). Intents:
+assistant/nlu/intents.py (a calibrated classifier that reads the corrected
+request, correction.py). The labelled files and the held-out evaluation:
+assistant/nlu/dataset.py and `python -m assistant.nlu.evaluate`.
+
 `understand()` is pure (no database): the dialogue adds what needs the user's
 own data (which provider, which medication, which patient) through matching.py.
 """
@@ -44,22 +49,34 @@ def check_emergency(text: str, role: str, *, dictating: bool = False) -> Emergen
     return detect_emergency(text)
 
 
-def understand(text: str, role: str, now: dt.datetime, *, dictating: bool = False) -> Understanding:
-    """Emergency rules first, whatever the classifier would say; then intent and date/time."""
+def understand(
+    text: str,
+    role: str,
+    now: dt.datetime,
+    *,
+    dictating: bool = False,
+    check_emergencies: bool = True,
+) -> Understanding:
+    """Emergency first, whatever the classifier would say; then intent and date/time.
+
+    The intent is classified even for an emergency, so that once the user says
+    it is not happening now the conversation can go on with what they asked
+    (`check_emergencies=False` reads the same words again without the check).
+    """
     normalised = normalise(text)
     when = extract_when(text, now)
-    emergency = check_emergency(text, role, dictating=dictating)
+    emergency = check_emergency(text, role, dictating=dictating) if check_emergencies else None
+    prediction = classify(text, role)
     if emergency is not None:
         return Understanding(
             text=text,
             normalised=normalised,
             intent=Intent.EMERGENCY,
             confidence=1.0,
-            prediction=None,
+            prediction=prediction,
             emergency=emergency,
             when=when,
         )
-    prediction = classify(text, role)
     return Understanding(
         text=text,
         normalised=normalised,
