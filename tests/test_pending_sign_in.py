@@ -101,6 +101,10 @@ def _value(world: World, endpoint: Endpoint, name: str, persona: str) -> Any:
 
 def path_for(world: World, endpoint: Endpoint, persona: str) -> str:
     values = {name: _value(world, endpoint, name, persona) for name in endpoint.kwargs}
+    for name, value in values.items():
+        # str and path converters (the admin's object ids) take text, whatever the builder made.
+        if not isinstance(endpoint.converters.get(name), UUIDConverter | IntConverter):
+            values[name] = str(value)
     if all(isinstance(part, RoutePattern) for part in endpoint.parts):
         return build_path(endpoint, values)
     if endpoint.name != endpoint.route:
