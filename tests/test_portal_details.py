@@ -55,3 +55,10 @@ def test_the_qr_image_name_does_not_collide_with_the_code_field(patient_client) 
     page = patient_client.get(reverse("accounts:mfa-setup")).content.decode()
     label = re.search(r'<div class="qr" role="img" aria-label="([^"]+)"', page).group(1)
     assert "code" not in label.lower()
+
+
+def test_the_speak_button_draws_its_icon_instead_of_relying_on_an_emoji_font(patient_client) -> None:
+    page = patient_client.get(reverse("assistant:chat")).content.decode()
+    button = re.search(r'<button type="button" id="mic".*?</button>', page, re.S).group(0)
+    assert "<svg" in button
+    assert not re.search(r"[\U0001F300-\U0001FAFF]", button)

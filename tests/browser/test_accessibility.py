@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -135,9 +136,23 @@ def test_every_page_a_persona_reaches_has_no_axe_violations(persona, demo, live_
 
 # The pages people use most on a phone; each is screenshotted as a test artifact.
 PHONE_PAGES = {
-    "patient": ["/patient/", "/appointments/", "/messages/", "/assistant/", "/prescriptions/"],
-    "provider": ["/provider/", "/appointments/provider/", "/prescriptions/refills/", "/messages/", "/assistant/"],
+    "patient": ["/patient/", "/appointments/", "/messages/", "/assistant/", "/prescriptions/", "/records/"],
+    "provider": ["/provider/", "/appointments/schedule/", "/prescriptions/refills/", "/messages/", "/assistant/"],
 }
+
+
+def _phone_pages(persona: str) -> list[str]:
+    """The fixed pages plus the ones with an id in them: booking and a conversation."""
+    from patients.models import PatientProfile
+    from providers.models import ProviderProfile
+
+    maria = PatientProfile.objects.get(user__email=PATIENT_EMAIL)
+    anika = ProviderProfile.objects.get(user__email=PROVIDER_EMAIL)
+    if persona == "patient":
+        extra = [f"/appointments/book/{anika.pk}/", f"/messages/with/{anika.user_id}/"]
+    else:
+        extra = [f"/messages/with/{maria.user_id}/", f"/provider/patients/{maria.pk}/"]
+    return PHONE_PAGES[persona] + extra
 
 
 @pytest.mark.parametrize("persona", sorted(PHONE_PAGES))
@@ -149,15 +164,27 @@ def test_phone_pages_fit_the_screen_and_are_screenshotted(persona, demo, live_ur
         _sign_in(page, live_url, email)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         overflowing = {}
-        for path in PHONE_PAGES[persona]:
+        for path in _phone_pages(persona):
             response = page.goto(f"{live_url}{path}")
             assert response is not None and response.status == 200, path
-            name = f"phone-{persona}-{path.strip('/').replace('/', '-') or 'home'}.png"
+            stable = re.sub(r"/[0-9a-f-]{36}", "", path).strip("/").replace("/", "-")
+            name = f"phone-{persona}-{stable or 'home'}.png"
             page.screenshot(path=str(ARTIFACTS / name), full_page=True)
             extra = _no_horizontal_overflow(page)
             if extra > 0:
                 overflowing[path] = extra
         assert not overflowing, f"pages wider than a 390 px phone (extra px): {overflowing}"
+        # The header is one line with a menu button; the menu opens the navigation.
+        page.goto(f"{live_url}{PHONE_PAGES[persona][0]}")
+        header = page.locator(".site-header").bounding_box()
+        assert header is not None and header["height"] <= 80, header
+        nav = page.get_by_role("navigation", name=f"{persona.title()} portal")
+        expect(nav).to_be_hidden()
+        menu = page.get_by_role("button", name=re.compile("Menu"))
+        expect(menu).to_contain_text("Dashboard")
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(nav.get_by_role("link", name=re.compile("Messages"))).to_be_visible()
     finally:
         context.close()
 
