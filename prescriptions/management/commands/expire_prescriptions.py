@@ -1,8 +1,8 @@
 """Store "completed" on active prescriptions past their end date.
 
-Run it hourly from cron, so each zone's midnight is caught soon after, e.g.
-
-    5 * * * *  cd /srv/portal && .venv/bin/python manage.py expire_prescriptions
+The task worker already runs this hourly (the "Prescription expiry" schedule that
+`migrate` creates), so each zone's midnight is caught soon after; this command is
+the same job by hand.
 
 Pages already show such a prescription as completed; this brings the stored
 status (reports, the admin, exports) in line. Idempotent: a second run changes

@@ -1,9 +1,10 @@
-"""Email patients whose appointment starts within the next 24 hours. Run it from cron, e.g.
+"""Email patients whose appointment starts within the next 24 hours, now.
 
-    */15 * * * *  cd /srv/portal && .venv/bin/python manage.py send_appointment_reminders
-
-Idempotent: an appointment's reminder is claimed (reminder_sent_at) before it
-is sent, so running it twice, or on two hosts, sends nothing twice.
+The task worker already runs this every 15 minutes (the "Appointment reminders"
+schedule that `migrate` creates); this command is the same job by hand.
+Idempotent: each reminder is claimed before it is sent and marked once the mail
+server accepted it (scheduling.services.appointment_reminders_send), so running
+it twice, or next to the worker, sends nothing twice.
 """
 
 from __future__ import annotations
