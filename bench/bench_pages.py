@@ -538,6 +538,12 @@ def _queries(client: Any, url: str) -> int:
 
 def _measure(rounds: int) -> list[Page]:
     from django.db import connection
+
+    with connection.execute_wrapper(_sql_timer):
+        return _measure_timed(rounds)
+
+
+def _measure_timed(rounds: int) -> list[Page]:
     from django.urls import reverse
 
     pages, staff_client = _pages()
@@ -552,18 +558,17 @@ def _measure(rounds: int) -> list[Page]:
             _queries(page.small_client, page.small_url),  # type: ignore[attr-defined]
             _queries(page.client, page.url),
         )
-    with connection.execute_wrapper(_sql_timer):
-        for _round in range(rounds):
-            for page in pages:
-                # Floor, page and admin one after the other, so a busy moment hits all three.
-                TIMING.reset()
-                page.floor.append(_get(page.client, floor_url))
-                TIMING.reset()
-                page.samples.append(_get(page.client, page.url))
-                page.sql.append(TIMING.sql * 1000)
-                page.render.append((TIMING.render - TIMING.sql_in_render) * 1000)
-                if page.admin_url:
-                    page.admin.append(_get(staff_client, page.admin_url))
+    for _round in range(rounds):
+        for page in pages:
+            # Floor, page and admin one after the other, so a busy moment hits all three.
+            TIMING.reset()
+            page.floor.append(_get(page.client, floor_url))
+            TIMING.reset()
+            page.samples.append(_get(page.client, page.url))
+            page.sql.append(TIMING.sql * 1000)
+            page.render.append((TIMING.render - TIMING.sql_in_render) * 1000)
+            if page.admin_url:
+                page.admin.append(_get(staff_client, page.admin_url))
     return pages
 
 

@@ -75,8 +75,11 @@ def prescriptions_of_patient(
     *,
     past_page: object = 1,
     page_size: int = PAST_PRESCRIPTIONS_PAGE_SIZE,
+    every_past: bool = False,
 ) -> PrescriptionLists:
-    """The patient's current prescriptions and a page of their past ones (`past_page=None`: all).
+    """The patient's current prescriptions and a page of their past ones (`every_past`: all).
+
+    `past_page` is the page number as given (a missing or bad one is the first page).
 
     The database splits them: rows active and ending no earlier than yesterday
     (UTC) may be current, and each decides on its prescriber's calendar day;
@@ -96,7 +99,7 @@ def prescriptions_of_patient(
     current = [p for p in recent if p.is_current]
     just_ended = [p for p in recent if not p.is_current]
     older = rows.exclude(maybe_current)
-    if past_page is None:
+    if every_past:
         return PrescriptionLists(current=current, past=[*just_ended, *older])
     page = Paginator(older, page_size).get_page(past_page)
     past = list(page.object_list)

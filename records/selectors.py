@@ -266,6 +266,6 @@ def health_summary(user: User) -> HealthSummary:
         generated_at=now,
         # The printable summary is the whole record, on purpose.
         records=list(records_of_patient(patient)),
-        prescriptions=prescriptions_of_patient(patient, past_page=None),
+        prescriptions=prescriptions_of_patient(patient, every_past=True),
         upcoming_appointments=list(upcoming),
     )

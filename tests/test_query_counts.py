@@ -39,7 +39,7 @@ PATIENT_PAGES = {
     "appointments list": 10,
     "booking page": 10,
     "records list": 9,
-    "prescriptions list": 9,
+    "prescriptions list": 10,
     "inbox": 10,
     # Opening a conversation reads it: one UPDATE of the messages and of the
     # conversation's unread count, their audit entries in one INSERT.
@@ -50,7 +50,7 @@ PROVIDER_PAGES = {
     "provider dashboard": 14,
     "week calendar": 10,
     "patient list": 10,
-    "patient chart": 18,
+    "patient chart": 19,
     "conversation": 19,
     "inbox": 11,
     "refill requests": 9,

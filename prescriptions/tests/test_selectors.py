@@ -112,3 +112,22 @@ def test_an_ended_course_is_past_on_every_page(patient, provider, prescription) 
 
     assert lists.current == []
     assert lists.past[0].shown_status == PrescriptionStatus.COMPLETED
+
+
+def test_past_prescriptions_are_a_page_at_a_time_and_current_ones_all(
+    patient, provider, prescription
+) -> None:
+    make_prescriptions(patient, provider, 25, ended=True)
+
+    first = prescriptions_of_patient(patient, page_size=10)
+    third = prescriptions_of_patient(patient, past_page="3", page_size=10)
+    every = prescriptions_of_patient(patient, every_past=True)
+
+    assert first.current == [prescription] == third.current
+    assert len(first.past) == 10 and first.past_page.paginator.count == 25
+    assert len(third.past) == 5
+    assert not {p.pk for p in first.past} & {p.pk for p in third.past}
+    assert len(every.past) == 25
+    # A missing or bad page number is the first page, never the whole history.
+    assert len(prescriptions_of_patient(patient, past_page=None, page_size=10).past) == 10
+    assert len(prescriptions_of_patient(patient, past_page="x", page_size=10).past) == 10

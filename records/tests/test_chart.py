@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # the access-log insert and the session's activity stamp (3), then upcoming and past
 # appointments, a page of records (count and rows), current prescriptions, a page of
 # past ones (count and rows) and open refill requests.
-CHART_QUERIES = 18
+CHART_QUERIES = 19
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills and their count.
 DASHBOARD_QUERIES = 15
 
@@ -136,6 +136,8 @@ def test_the_chart_takes_the_same_queries_however_full_it_is(
     make_appointments(patient, provider, 2)
     make_records(patient, provider, 2)
     prescriptions = make_prescriptions(patient, provider, 2)
+    # One past prescription: an empty page of them skips reading rows.
+    make_prescriptions(patient, provider, 1, start=40, ended=True)
     refill_request_create(prescription=prescriptions[0], requested_by=patient.user)
     provider_client.get(url)
 
