@@ -160,10 +160,11 @@ class Stack:
 def production_stack(log_dir: Path, *, web_count: int = 2, **overrides: str) -> Iterator[Stack]:
     """PostgreSQL copy, compose's `migrate`, `web_count` web processes and one worker."""
     smtp = SmtpSink().start()
+    prefix = f"rehearsal-{uuid.uuid4().hex[:10]}"
     env = server_env(
         "",
         REDIS_URL=redis_url(),
-        REDIS_KEY_PREFIX=f"rehearsal-{uuid.uuid4().hex[:10]}",
+        REDIS_KEY_PREFIX=prefix,
         EMAIL_URL=smtp.url,
         DEFAULT_FROM_EMAIL="portal@rehearsal.test",
         # Retries come back fast, so an outage of seconds is over in seconds.
@@ -187,6 +188,17 @@ def production_stack(log_dir: Path, *, web_count: int = 2, **overrides: str) -> 
                     process.stop()
     finally:
         smtp.stop()
+        _forget_redis_keys(prefix)
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    """This rehearsal's cache, channel-layer and queue keys, so runs leave Redis as they found it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url(), socket_timeout=10)
+    for pattern in (f"{prefix}:*", f"django_q:{prefix}:*"):
+        for key in client.scan_iter(match=pattern, count=500):
+            client.delete(key)
 
 
 # --- a signed-in person over plain HTTP, as a browser would -------------------------------
