@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "prescriptions",
     "messaging",
     "assistant",
+    "oauth2_provider",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [
@@ -381,6 +383,63 @@ REAUTH_VALID_SECONDS = env.int("REAUTH_VALID_SECONDS", default=5 * 60)
 SESSION_IDLE_WARNING_SECONDS = env.int("SESSION_IDLE_WARNING_SECONDS", default=2 * 60)
 PASSWORD_RESET_TIMEOUT = 60 * 60
 PROVIDER_INVITATION_TIMEOUT = 7 * 24 * 60 * 60
+
+# --- FHIR API and SMART on FHIR (django-oauth-toolkit, fhir_api/) -----------------------
+# ID tokens are signed with this RSA key (PEM). Without one, each process makes
+# its own at start: fine for development and tests, but then an ID token only
+# verifies against the process that issued it, so production sets it (one key
+# for every web process); `openssl genrsa 2048` makes one.
+OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", multiline=True, default="").strip()
+if not OIDC_RSA_PRIVATE_KEY:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    OIDC_RSA_PRIVATE_KEY = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+# DOT's models are swappable; naming them lets migrations of other apps refer to them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "fhir_api.oauth.SmartValidator",
+    "SCOPES_BACKEND_CLASS": "fhir_api.oauth.SmartScopes",
+    "DEFAULT_SCOPES": ["openid"],
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "PKCE_REQUIRED": True,
+    # S256 only: a "plain" challenge is the verifier itself and protects nothing (RFC 9700 2.1.1).
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # Tokens are stored hashed: DOT 3.x keeps only the SHA-256 checksum it looks
+    # tokens up by, and leaves the token column blank, so a copy of the database
+    # holds no usable token. Client secrets are hashed too (hash_client_secret,
+    # on by default, with Django's password hasher).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # The bearer token only in the Authorization header, never in a URL or a form body.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # The authorization response names its issuer (RFC 9207): no mix-up between servers.
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("FHIR_ACCESS_TOKEN_SECONDS", default=60 * 60),
+    "ID_TOKEN_EXPIRE_SECONDS": 60 * 60,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # Refresh tokens (only with offline_access) last 90 days and rotate on every use;
+    # a replayed old one revokes the whole family (a stolen copy is noticed).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("FHIR_REFRESH_TOKEN_SECONDS", default=90 * 24 * 60 * 60),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Every authorization asks the user again (the consent page), even for an app they use.
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # http stays allowed for native apps' loopback redirects (http://127.0.0.1:<any port>/,
+    # RFC 8252 7.3); administrators register every redirect URI, so no other http one appears.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+}
 
 # --- Rate limits (django-ratelimit, healthcare/ratelimits.py) -----------------
 # Counters live in the default cache: Redis when REDIS_URL is set, so every

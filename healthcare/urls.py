@@ -31,4 +31,8 @@ urlpatterns = [
     path("prescriptions/", include("prescriptions.urls")),
     path("messages/", include("messaging.urls")),
     path("assistant/", include("assistant.urls")),
+    # FHIR R4 API (bearer tokens), SMART on FHIR sign-in (OAuth 2.0 / OpenID Connect), "Download my record".
+    path("fhir/r4/", include("fhir_api.urls")),
+    path("o/", include("fhir_api.oauth_urls")),
+    path("my-record/", include("fhir_api.portal_urls")),
 ]

@@ -19,7 +19,8 @@ def phi_accesses_of_patient(patient: PatientProfile) -> QuerySet[PHIAccess]:
     # The provider profile gives the accessor's credentials without a query per row.
     return (
         PHIAccess.objects.filter(patient=patient)
-        .select_related("accessor__provider_profile")
+        # api_access: the app an API read went through (fhir_api), named in the same row.
+        .select_related("accessor__provider_profile", "api_access")
         .order_by("-accessed_at", "-pk")
     )
 

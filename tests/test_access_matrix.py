@@ -85,8 +85,23 @@ PUBLIC_PAGES = frozenset(
         "accounts:password-reset",
         "accounts:password-reset-done",
         "accounts:password-reset-complete",
+        # SMART on FHIR discovery is read by apps before anyone signs in (fhir_api/views.py).
+        "fhir:metadata",
+        "fhir:smart-configuration",
+        "oauth2_provider:oidc-connect-discovery-info",
+        "oauth2_provider:jwks-info",  # the public keys that verify ID tokens
     }
 )
+
+# Namespaces whose URLs authenticate an OAuth client or a bearer token, never the
+# session: the FHIR API and the OAuth endpoints apps call. A session (anyone's)
+# gets a 401 there, and anonymous a 400/401/405 or the sign-in (the consent page);
+# never a 2xx. The per-token matrix is in fhir_api/tests/test_access_matrix.py.
+TOKEN_AUTHENTICATED_NAMESPACES = frozenset({"fhir", "oauth2_provider"})
+
+
+def _token_authenticated(endpoint: Endpoint) -> bool:
+    return endpoint.name.partition(":")[0] in TOKEN_AUTHENTICATED_NAMESPACES and endpoint.name not in PUBLIC_PAGES
 
 
 # The world of tests/access_world.py: A and her provider P, B and hers, Q.
@@ -152,6 +167,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(endpoint: Endpoint, client: Clie
 
 def check_anonymous_sent_to_sign_in(endpoint: Endpoint, client: Client) -> None:
     path = build_path(endpoint, {})
+    if _token_authenticated(endpoint):
+        for response in (client.get(path), client.post(path, {})):
+            assert _sent_to_sign_in(response) or response.status_code in (400, 401, 405), (
+                f"anonymous {response.request['REQUEST_METHOD']} {path}: {describe(response)}"
+            )
+        return
     for response in (client.get(path), client.post(path, {})):
         assert _sent_to_sign_in(response) or response.status_code in (404, 405), (
             f"anonymous {response.request['REQUEST_METHOD']} {path}: {describe(response)}; "
@@ -173,6 +194,12 @@ def check_access_matrix(endpoint: Endpoint, world: World) -> None:
     }
     seen = {persona: describe(r) for persona, r in responses.items()}
     status = {persona: r.status_code for persona, r in responses.items()}
+    if _token_authenticated(endpoint):
+        assert all(r.status_code == 401 for r in responses.values()), (
+            f"{endpoint.name} reads a bearer token, never the session: every session must get 401: {seen}"
+        )
+        _check_outsiders_cannot_post(endpoint, world)
+        return
     owner_ok = status[PATIENT] == 200
     provider_ok = status[PROVIDER] == 200
     post_only = not (owner_ok or provider_ok) and 405 in (status[PATIENT], status[PROVIDER])
