@@ -122,7 +122,9 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
             self._watchdog.cancel()
         with contextlib.suppress(Exception):
             await self.send_json({"type": "session.ended"})
-        await self.close(code=CLOSE_SESSION_ENDED)
+        # The browser may already be gone (tab closed as the session ended): nothing to close then.
+        with contextlib.suppress(Exception):
+            await self.close(code=CLOSE_SESSION_ENDED)
 
 
 class SessionConsumer(PortalConsumer):

@@ -104,7 +104,7 @@ class PatientRegistrationForm(PasswordFieldsMixin):
     email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone_number = forms.CharField(label=_("Phone"), max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}))
-    address = forms.CharField(label=_("Address"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
+    address = forms.CharField(label=_("Address"), max_length=500, widget=forms.TextInput(attrs={"autocomplete": "address-line1"}))
     emergency_contact = forms.CharField(label=_("Emergency contact name"), max_length=200)
     emergency_contact_phone = forms.CharField(label=_("Emergency contact phone"), max_length=32, widget=forms.TextInput(attrs={"type": "tel"}))
     insurance_number = forms.CharField(label=_("Insurance number"), max_length=64, required=False, help_text=_("Optional; you can add it later."))

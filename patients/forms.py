@@ -53,7 +53,7 @@ class PatientProfileForm(forms.Form):
         label=_("Address"),
         max_length=500,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
     emergency_contact = forms.CharField(
         label=_("Emergency contact name"),

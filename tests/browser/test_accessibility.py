@@ -209,18 +209,64 @@ def test_main_pages_are_valid_html(demo, live_url, new_page) -> None:
         for index, (label, html) in enumerate(files.items()):
             target = Path(folder) / f"page{index}.html"
             target.write_text(html)
-            names[target.as_uri()] = label
+            names[target.name] = label
         result = subprocess.run(
-            ["java", "-jar", str(VNU), "--format", "json", "--errors-only", *sorted(str(Path(u[7:])) for u in names)],
+            ["java", "-jar", str(VNU), "--format", "json", "--errors-only", *sorted(str(Path(folder) / n) for n in names)],
             capture_output=True,
             text=True,
             timeout=300,
         )
         report = json.loads(result.stderr or "{}")
         errors = [
-            f"{names.get(m.get('url', ''), m.get('url'))}: line {m.get('lastLine')}: {m.get('message')}"
+            f"{names.get(m.get('url', '').rsplit('/', 1)[-1], m.get('url'))}: line {m.get('lastLine')}: {m.get('message')}"
             for m in report.get("messages", [])
             if m.get("type") == "error"
         ]
         assert len(files) >= 15
         assert not errors, "\n".join(errors)
+
+
+FOCUS_CONTRAST_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) { return null; }
+  const style = getComputedStyle(el);
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  // The ring is drawn outside the element (outline-offset): compare it with what is behind.
+  let node = el.parentElement, behind = [255, 255, 255];
+  while (node) {
+    const bg = rgb(getComputedStyle(node).backgroundColor);
+    if (bg.length >= 3 && (bg.length < 4 || bg[3] > 0.5)) { behind = bg.slice(0, 3); break; }
+    node = node.parentElement;
+  }
+  const ring = rgb(style.outlineColor).slice(0, 3);
+  const [a, b] = [lum(ring) + 0.05, lum(behind) + 0.05];
+  return {
+    what: el.tagName + (el.id ? "#" + el.id : "") + " " + (el.textContent || "").trim().slice(0, 30),
+    width: parseFloat(style.outlineWidth) || 0,
+    style: style.outlineStyle,
+    ratio: Math.max(a, b) / Math.min(a, b),
+  };
+}
+"""
+
+
+def test_the_keyboard_focus_ring_stands_out_on_every_background(demo, live_url, new_page) -> None:
+    """WCAG 1.4.11: the focus indicator reaches 3:1 against what surrounds it, header included."""
+    page = new_page()
+    _sign_in(page, live_url, PATIENT_EMAIL)
+    weak = []
+    for path in ("/patient/", "/appointments/", "/prescriptions/"):
+        page.goto(f"{live_url}{path}")
+        for _ in range(14):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(FOCUS_CONTRAST_JS)
+            if ring is None:
+                continue
+            if ring["style"] == "none" or ring["width"] < 2 or ring["ratio"] < 3:
+                weak.append((path, ring))
+    assert not weak, weak
