@@ -472,6 +472,7 @@ _PRIORITY = {
 # The model alone: at or above SURE it is an emergency; from ASK, the user is asked.
 MODEL_SURE = 0.75
 MODEL_ASK = 0.5
+MODEL_MIN_WORDS = 3
 NONE = "none"
 
 
@@ -562,6 +563,9 @@ def detect_emergency(text: str, *, use_model: bool = True) -> Emergency | None:
             return Emergency(kind=kind, phrase=phrase, certain=False)
     if not use_model or (negated and not hits):
         # "No chest pain": the rules read the negation; the model would only see the words.
+        return None
+    if not hits and len(value.split()) < MODEL_MIN_WORDS:
+        # Two words ("blood test") are too few for the model; the rules know the short cries for help.
         return None
     probability, kind = emergency_model().score(text)
     if probability < MODEL_ASK:
