@@ -122,6 +122,8 @@ class Reply:
     # models.InteractionOutcome: what the exchange came to, for the log and analytics.
     outcome: str = "none"
     preview: str | None = None
+    # What the person said, as stored (identifiers removed): the page shows this instead.
+    said: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +137,7 @@ class Reply:
             "awaiting": self.awaiting,
             "navigate": self.navigate,
             "preview": self.preview,
+            "said": self.said,
         }
 
 

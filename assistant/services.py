@@ -100,6 +100,7 @@ def utterance_respond(
         conversation_id=conversation_id,
         at=now,
     )
+    reply.said = text
     return reply, with_conversation(new_state.to_dict(), conversation_id)
 
 

@@ -216,3 +216,16 @@ def test_the_page_reads_a_fixed_number_of_queries(
         response = patient_client.get(CHAT)
     assert response.status_code == 200
     assert response.content.decode().count('class="turn turn-user"') == min(rows, 20)
+
+
+def test_an_ssn_typed_is_answered_redacted_and_stored_redacted(patient_client, patient) -> None:
+    reply = patient_client.post(
+        reverse("assistant:utterance-text"),
+        {"text": "my ssn is 123-45-6789, what are your hours"},
+        HTTP_ACCEPT="application/json",
+    ).json()["reply"]
+    assert reply["said"] == "my ssn is [removed], what are your hours"
+    row = AIInteraction.objects.get(user=patient.user)
+    assert "6789" not in row.input_text and "[removed]" in row.input_text
+    page = patient_client.get(CHAT).content.decode()
+    assert "6789" not in page

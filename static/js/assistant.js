@@ -93,6 +93,11 @@
   }
 
   function showReply(reply) {
+    // The question as the server kept it: an SSN or card number typed is shown as [removed].
+    if (reply.said) {
+      var mine = log.querySelectorAll(".turn-user .said");
+      if (mine.length) { mine[mine.length - 1].textContent = reply.said; }
+    }
     var item = addTurn("assistant", reply.text, reply.emergency);
     // The message a transfer would send, in full, inside the reply (announced with it).
     if (reply.preview) { item.appendChild(preview(reply.preview)); }

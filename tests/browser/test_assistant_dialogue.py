@@ -68,6 +68,9 @@ def test_a_transfer_shows_the_exact_text_before_sending_it(
     expect(shown).to_contain_text("Conversation with the assistant:")
     expect(shown).to_contain_text("what are your hours")
     expect(shown).not_to_contain_text("6789")
+    # The patient's own bubble is replaced by what was kept: the number is gone there too.
+    expect(log.locator(".turn-user").last).to_contain_text("[removed]")
+    expect(log.locator(".turn-user").last).not_to_contain_text("6789")
     text = shown.inner_text()
     assert not Message.objects.exists()
 
