@@ -13,6 +13,9 @@ admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Healthcare portal administration"
 admin.site.site_title = "Healthcare portal admin"
 
+# A pooled database that is busy for longer than its timeout answers 503 (retry), not 500.
+handler500 = "healthcare.views.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),

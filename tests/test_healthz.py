@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from django.urls import path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +61,34 @@ def test_the_site_icon_is_served_at_the_root(client) -> None:
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert body[:4] == b"\x00\x00\x01\x00"  # an icon file
     assert b"PNG" in body[:64]
+
+
+def _busy_view(request):
+    from psycopg_pool import PoolTimeout
+
+    try:
+        raise PoolTimeout("couldn't get a connection after 30.00 sec")
+    except PoolTimeout as exc:
+        from django.db import OperationalError
+
+        raise OperationalError(str(exc)) from exc
+
+
+def _broken_view(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("busy/", _busy_view), path("broken/", _broken_view)]
+handler500 = "healthcare.views.server_error"
+
+
+def test_a_busy_connection_pool_answers_503_to_retry_and_a_bug_500(settings, db) -> None:
+    from django.test import Client
+
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    busy = client.get("/busy/")
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "5"
+    assert "try again" in busy.content.decode()
+    assert client.get("/broken/").status_code == 500
