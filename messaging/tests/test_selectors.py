@@ -240,7 +240,9 @@ def test_inbox_reads_one_range_of_the_conversations_index(
 ) -> None:
     _fill(patient, provider, other_provider)
     plan = _plan(conversation_summaries(provider.user))
-    assert "conversations_inbox_idx" in plan, plan
+    # One user's rows through an index on (owner, ...): the inbox index, or on a table
+    # this small PostgreSQL may prefer the (owner, partner) one and sort a handful of rows.
+    assert "conversations_inbox_idx" in plan or "conversations_one_per_pair" in plan, plan
     # The messages themselves are not read at all: the inbox costs the same at 10M messages.
     assert "messages" not in plan.replace("conversations", ""), plan
 
