@@ -329,10 +329,20 @@ def classifier() -> IntentClassifier:
     return _classifier
 
 
+def _train_both() -> None:
+    from assistant.nlu.emergency import emergency_model
+
+    emergency_model()
+    classifier()
+
+
 def warm_up() -> None:
-    """Train the classifier in the background (the chat page calls this) so the first question is quick."""
-    if _classifier is None:
-        threading.Thread(target=classifier, name="intent-classifier-training", daemon=True).start()
+    """Train the emergency model and the classifier in the background (the chat page calls
+    this) so the first question, and the first partial transcript, are quick."""
+    from assistant.nlu import emergency
+
+    if _classifier is None or emergency._model is None:
+        threading.Thread(target=_train_both, name="assistant-models-training", daemon=True).start()
 
 
 def classify(text: str, role: str) -> Prediction:
