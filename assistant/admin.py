@@ -22,11 +22,13 @@ class AIInteractionAdmin(PHIAccessLoggedAdmin):
         "user",
         "detected_intent",
         "confidence",
+        "outcome",
         "resulted_in_appointment",
         "resulted_in_provider_transfer",
     )
     list_select_related = ("user",)
     list_filter = (
+        "outcome",
         "detected_intent",
         "resulted_in_appointment",
         "resulted_in_provider_transfer",
@@ -44,6 +46,8 @@ class AIInteractionAdmin(PHIAccessLoggedAdmin):
         "confidence_score",
         "resulted_in_appointment",
         "resulted_in_provider_transfer",
+        "outcome",
+        "conversation_id",
     )
     # Only shown read-only, but named so that a change form, should one ever
     # be allowed, would not load every user into a select.
