@@ -136,7 +136,9 @@ class Appointment(TimestampedModel):
             return False
         if self.date_time - now >= conf.cancel_cutoff():
             return True
-        return self.created_at is not None and now - self.created_at <= conf.change_grace()
+        if self.created_at is None:
+            return False
+        return timedelta(0) <= now - self.created_at <= conf.change_grace()
 
     def can_become(self, status: str) -> bool:
         return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
