@@ -204,10 +204,16 @@ def staff_client(admin_user):
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Leave out the test that re-runs the PostgreSQL tests in a subprocess when this run
-    is on PostgreSQL already: those tests run here, in this process."""
+    """Browser tests last; and no subprocess re-run of the PostgreSQL tests on PostgreSQL.
+
+    Playwright's synchronous API keeps its event loop marked as running in this
+    thread until the session ends, and Django then refuses plain ORM calls: tests
+    after the first browser test would fail for that alone. On PostgreSQL the
+    PostgreSQL tests run in this process, so their re-run in a subprocess is left out.
+    """
     from django.conf import settings
 
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return
     rerun = [item for item in items if item.name == "test_the_postgresql_tests_pass_on_postgresql"]
