@@ -101,3 +101,50 @@ class AIInteraction(UUIDModel):
 
 
 auditlog.register(AIInteraction, serialize_data=True)
+
+
+class InteractionDailyCount(models.Model):
+    """Closed days of `ai_interactions` (days of settings.TIME_ZONE) counted once, for staff analytics.
+
+    The page covers a month of the whole practice: aggregating 100k rows on every
+    view costs more than the admin changelist. A finished day never changes, so the
+    scheduled rollup (assistant.tasks) counts it once into one row per intent and
+    outcome; the page adds up about 30 x (intents x outcomes) rows and counts only the
+    days after `InteractionRollupState.complete_through` live, through the time index.
+    Not PHI: counts only, no user.
+    """
+
+    day = models.DateField()
+    detected_intent = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=32)
+    interactions = models.PositiveIntegerField(default=0)
+    appointments = models.PositiveIntegerField(default=0)
+    transfers = models.PositiveIntegerField(default=0)
+    # Led to an appointment, a transfer or both (each interaction once).
+    acted = models.PositiveIntegerField(default=0)
+    # The average confidence of any set of days is sum / interactions.
+    confidence_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        db_table = "ai_interaction_daily_counts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "detected_intent", "outcome"],
+                name="ai_interaction_daily_counts_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.detected_intent} {self.outcome}: {self.interactions}"
+
+
+class InteractionRollupState(models.Model):
+    """One row: the last day whose counts are complete in InteractionDailyCount."""
+
+    complete_through = models.DateField()
+
+    class Meta:
+        db_table = "ai_interaction_rollup_state"
+
+    def __str__(self) -> str:
+        return f"complete through {self.complete_through}"

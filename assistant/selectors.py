@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Case, Count, F, Q, QuerySet, When
+from django.conf import settings
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Role, User
-from assistant.models import COMPLETED_TASKS, AIInteraction, InteractionOutcome
+from assistant.models import (
+    COMPLETED_TASKS,
+    AIInteraction,
+    InteractionDailyCount,
+    InteractionOutcome,
+    InteractionRollupState,
+)
 from patients.models import PatientProfile
 from patients.policy import visible_patient_user_ids
 from providers.models import ProviderProfile, RelationshipStatus
@@ -202,72 +209,113 @@ class AssistantAnalytics:
         )
 
 
+def rollup_time_zone() -> ZoneInfo:
+    """The days of the analytics rollup are the practice's (staff) days."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def interaction_day_counts(rows: QuerySet[AIInteraction], *, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """`rows` counted per day (in `tz`), intent and outcome: the rollup's grain.
+
+    Everything the page shows but the conversations adds up from these rows, so the
+    closed days can come from the rollup table and the open ones from this query.
+    """
+    appointment = Q(resulted_in_appointment=True)
+    transfer = Q(resulted_in_provider_transfer=True)
+    return list(
+        rows.annotate(day=TruncDate("interaction_timestamp", tzinfo=tz))
+        .values("day", "detected_intent", "outcome")
+        .annotate(
+            interactions=Count("pk"),
+            appointments=Count("pk", filter=appointment),
+            transfers=Count("pk", filter=transfer),
+            acted=Count(Case(When(appointment | transfer, then=1))),
+            confidence_sum=Sum("confidence_score"),
+        )
+        .order_by()
+    )
+
+
+def _rolled_up_counts(
+    rows: QuerySet[AIInteraction], *, tz: ZoneInfo, first_day: dt.date, last_day: dt.date
+) -> list[dict[str, Any]]:
+    """The period's counts: closed days from the rollup table, the rest live (3 queries)."""
+    state = InteractionRollupState.objects.filter(pk=1).values_list("complete_through", flat=True)
+    complete_through = state.first()
+    if complete_through is None or complete_through < first_day:
+        return interaction_day_counts(rows, tz=tz)
+    closed = list(
+        InteractionDailyCount.objects.filter(
+            day__gte=first_day, day__lte=min(complete_through, last_day)
+        ).values(
+            "day",
+            "detected_intent",
+            "outcome",
+            "interactions",
+            "appointments",
+            "transfers",
+            "acted",
+            "confidence_sum",
+        )
+    )
+    after = dt.datetime.combine(complete_through + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return closed + interaction_day_counts(rows.filter(interaction_timestamp__gte=after), tz=tz)
+
+
 def assistant_analytics(
     user: User, *, tz: ZoneInfo, now: dt.datetime | None = None, days: int = ANALYTICS_DAYS
 ) -> AssistantAnalytics:
     """The last `days` days (in `tz`) of the interactions `user` may study, aggregated in SQL.
 
-    Four queries whatever the number of rows: per day, totals, intent mix, and
-    the newest low-confidence utterances.
+    A fixed number of queries whatever the number of rows: the counts per day, intent
+    and outcome (for staff in the practice's zone: closed days from the daily rollup,
+    today live), the conversations, and the newest low-confidence utterances.
     """
     now = now or timezone.now()
     last_day = now.astimezone(tz).date()
     first_day = last_day - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
     rows = interactions_for_analytics(user).filter(interaction_timestamp__gte=since)
-    appointment = Q(resulted_in_appointment=True)
-    transfer = Q(resulted_in_provider_transfer=True)
+    if is_verified_staff(user) and tz.key == rollup_time_zone().key:
+        counts = _rolled_up_counts(rows, tz=tz, first_day=first_day, last_day=last_day)
+    else:
+        # A panel's rows through the (user, time) index; a rollup per provider and zone
+        # would be larger than what it saves.
+        counts = interaction_day_counts(rows, tz=tz)
 
-    per_day = {
-        row["day"]: row
-        for row in rows.annotate(day=TruncDate("interaction_timestamp", tzinfo=tz))
-        .values("day")
-        .annotate(
-            n=Count("pk"),
-            appointments=Count("pk", filter=appointment),
-            transfers=Count("pk", filter=transfer),
-        )
-        .order_by("day")
-    }
+    per_day: dict[dt.date, list[int]] = {}
+    per_intent: dict[str, int] = {}
+    per_outcome: dict[str, int] = {}
+    total = appointments = transfers = acted = 0
+    confidence_sum = 0.0
+    for row in counts:
+        n = row["interactions"]
+        day = per_day.setdefault(row["day"], [0, 0, 0])
+        day[0] += n
+        day[1] += row["appointments"]
+        day[2] += row["transfers"]
+        per_intent[row["detected_intent"]] = per_intent.get(row["detected_intent"], 0) + n
+        per_outcome[row["outcome"]] = per_outcome.get(row["outcome"], 0) + n
+        total += n
+        appointments += row["appointments"]
+        transfers += row["transfers"]
+        acted += row["acted"]
+        confidence_sum += row["confidence_sum"] or 0.0
     day_counts = []
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
-        row = per_day.get(day, {})
-        day_counts.append(
-            DayCount(
-                day=day,
-                interactions=row.get("n", 0),
-                appointments=row.get("appointments", 0),
-                transfers=row.get("transfers", 0),
-            )
-        )
+        n, booked, passed = per_day.get(day, (0, 0, 0))
+        day_counts.append(DayCount(day=day, interactions=n, appointments=booked, transfers=passed))
 
-    totals = rows.aggregate(
-        total=Count("pk"),
-        average=Avg("confidence_score"),
-        appointments=Count("pk", filter=appointment),
-        transfers=Count("pk", filter=transfer),
-        acted=Count(Case(When(appointment | transfer, then=1))),
+    conversations = rows.aggregate(
         conversations=Count("conversation_id", distinct=True),
         completed=Count(
             "conversation_id", distinct=True, filter=Q(outcome__in=list(COMPLETED_TASKS))
         ),
-        # The outcome mix in the same query: one conditional count per outcome.
-        **{
-            f"outcome_{value}": Count("pk", filter=Q(outcome=value))
-            for value in InteractionOutcome.values
-        },
     )
-    total = totals["total"] or 0
     intents = [
-        IntentCount(
-            intent=row["detected_intent"],
-            count=row["n"],
-            share=row["n"] / total if total else 0.0,
-        )
-        for row in rows.values("detected_intent")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "detected_intent")
+        IntentCount(intent=intent, count=n, share=n / total if total else 0.0)
+        for intent, n in sorted(per_intent.items(), key=lambda item: (-item[1], item[0]))
     ]
     low_confidence = list(
         rows.filter(confidence_score__lt=LOW_CONFIDENCE)
@@ -281,23 +329,23 @@ def assistant_analytics(
         last_day=last_day,
         days=day_counts,
         total=total,
-        average_confidence=totals["average"],
-        appointments=totals["appointments"] or 0,
-        transfers=totals["transfers"] or 0,
-        acted=totals["acted"] or 0,
+        average_confidence=confidence_sum / total if total else None,
+        appointments=appointments,
+        transfers=transfers,
+        acted=acted,
         intents=intents,
         low_confidence=low_confidence,
         outcomes=[
             OutcomeCount(
                 outcome=value,
                 label=str(label),
-                count=totals[f"outcome_{value}"] or 0,
-                share=(totals[f"outcome_{value}"] or 0) / total if total else 0.0,
+                count=per_outcome.get(value, 0),
+                share=per_outcome.get(value, 0) / total if total else 0.0,
             )
             for value, label in InteractionOutcome.choices
         ],
-        conversations=totals["conversations"] or 0,
-        completed_conversations=totals["completed"] or 0,
+        conversations=conversations["conversations"] or 0,
+        completed_conversations=conversations["completed"] or 0,
     )
 
 

@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from assistant import conf
 from assistant.dialogue import Dialogue, DialogueState, Reply
-from assistant.models import AIInteraction, InteractionOutcome
+from assistant.models import (
+    AIInteraction,
+    InteractionDailyCount,
+    InteractionOutcome,
+    InteractionRollupState,
+)
 from assistant.redaction import redact_for
 
 # The key of the utterance state that holds the current conversation's id.
@@ -119,3 +124,52 @@ def with_conversation(state: dict[str, Any], conversation_id: uuid.UUID | None) 
     if conversation_id is not None:
         state = {**state, CONVERSATION_KEY: str(conversation_id)}
     return state
+
+
+# --- Analytics rollup --------------------------------------------------------------
+
+# Each run counts again the last days it closed: an exchange logged a moment before
+# midnight may commit after the previous run read that day.
+ROLLUP_RECOUNT_DAYS = 2
+
+
+@transaction.atomic
+def interactions_roll_up(*, now: dt.datetime | None = None) -> int:
+    """Count every closed day (in settings.TIME_ZONE) not yet counted into
+    InteractionDailyCount; return the number of days counted.
+
+    One GROUP BY over the days' rows through the time index, one DELETE, one
+    bulk INSERT; idempotent (a day is replaced, never added to).
+    """
+    from assistant.selectors import interaction_day_counts, rollup_time_zone
+
+    tz = rollup_time_zone()
+    now = now or timezone.now()
+    through = now.astimezone(tz).date() - dt.timedelta(days=1)
+    state = InteractionRollupState.objects.select_for_update().filter(pk=1).first()
+    if state is not None:
+        start = state.complete_through - dt.timedelta(days=ROLLUP_RECOUNT_DAYS - 1)
+    else:
+        first = (
+            AIInteraction.objects.order_by("interaction_timestamp")
+            .values_list("interaction_timestamp", flat=True)
+            .first()
+        )
+        start = first.astimezone(tz).date() if first else through + dt.timedelta(days=1)
+    if start <= through:
+        rows = AIInteraction.objects.filter(
+            interaction_timestamp__gte=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            interaction_timestamp__lt=dt.datetime.combine(
+                through + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+            ),
+        )
+        InteractionDailyCount.objects.filter(day__gte=start, day__lte=through).delete()
+        InteractionDailyCount.objects.bulk_create(
+            InteractionDailyCount(**row) for row in interaction_day_counts(rows, tz=tz)
+        )
+    if state is None:
+        InteractionRollupState.objects.create(pk=1, complete_through=through)
+    elif through > state.complete_through:
+        state.complete_through = through
+        state.save(update_fields=["complete_through"])
+    return max((through - start).days + 1, 0)

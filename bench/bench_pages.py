@@ -681,6 +681,10 @@ def main() -> int:
     if not Message.objects.exists():
         _load_clinical(timezone.now())
     print(f"Data ready in {time.perf_counter() - started:.0f} s: {_counts()}")
+    # What the hourly scheduled task keeps done in production: closed days counted once.
+    from assistant.services import interactions_roll_up
+
+    interactions_roll_up()
 
     # The test client's host. Not setup_test_environment(): it instruments every
     # template render with a signal, which is not what production runs.
