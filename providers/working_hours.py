@@ -112,7 +112,18 @@ class WorkingHours:
         """
         length = dt.timedelta(minutes=self.slot_minutes)
         slots: list[Slot] = []
-        for start, end in self.intervals_on(day.weekday()):
+        intervals = self.intervals_on(day.weekday())
+        if intervals and not _changes_offset(day, self.tz):
+            # Nearly every day: one UTC offset all day, so every wall-clock time exists and
+            # wall-clock arithmetic is real time (the slot search builds weeks of these).
+            for start, end in intervals:
+                wall = dt.datetime.combine(day, start, tzinfo=self.tz)
+                last_start = dt.datetime.combine(day, end, tzinfo=self.tz) - length
+                while wall <= last_start:
+                    slots.append((wall, wall + length))
+                    wall += length
+            return slots
+        for start, end in intervals:
             wall = dt.datetime.combine(day, start)
             last_start = dt.datetime.combine(day, end) - length
             while wall <= last_start:
@@ -122,6 +133,12 @@ class WorkingHours:
                     slots.append((local, (begins + length).astimezone(self.tz)))
                 wall += length
         return slots
+
+
+def _changes_offset(day: dt.date, tz: ZoneInfo) -> bool:
+    """Whether the zone's UTC offset changes during `day` (a clock change)."""
+    midnight = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return midnight.utcoffset() != (midnight + dt.timedelta(days=1)).utcoffset()
 
 
 def _exists(local: dt.datetime) -> bool:

@@ -344,3 +344,32 @@ def test_a_local_day_is_23_hours_when_clocks_go_forward() -> None:
 
     assert start == dt.datetime(2024, 3, 10, 5, 0, tzinfo=dt.UTC)
     assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=23)
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Havana", "UTC"]
+)
+def test_the_fast_path_of_a_day_without_a_clock_change_lays_out_the_same_slots(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every day of a year, including each clock change, against the per-slot checked layout."""
+    import providers.working_hours as module
+
+    hours = parse_working_hours(
+        {
+            "timezone": zone,
+            "slot_minutes": 20,
+            "weekly": {
+                day: [["00:00", "02:40"], ["09:00", "23:40"]] for day in module.WEEKDAY_KEYS
+            },
+        }
+    )
+    days = [dt.date(2025, 1, 1) + dt.timedelta(days=n) for n in range(366)]
+    fast = [hours.slots_on(day) for day in days]
+    monkeypatch.setattr(module, "_changes_offset", lambda day, tz: True)
+    checked = [hours.slots_on(day) for day in days]
+    assert fast == checked
+    # Same instants and the same wall clock (equal aware datetimes may differ in offset).
+    assert [[(s.isoformat(), e.isoformat()) for s, e in d] for d in fast] == [
+        [(s.isoformat(), e.isoformat()) for s, e in d] for d in checked
+    ]
