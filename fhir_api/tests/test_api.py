@@ -367,3 +367,27 @@ def test_patient_sees_and_disconnects_an_app(world, application, patient_client)
         ).status_code
         == 404
     )
+
+
+def test_queries_per_page_do_not_grow_with_the_record(world, application) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging.services import message_create
+
+    fill_world(world)
+    token = issue_token(world.patient.user, application, PATIENT_SCOPES)
+    client = Client()
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api_get(client, path, token).status_code == 200
+        return len(captured)
+
+    paths = ("/fhir/r4/Communication", f"/fhir/r4/Patient/{world.patient.pk}/$everything")
+    small = [queries(path) for path in paths]
+    for n in range(30):
+        message_create(
+            sender=world.patient.user, receiver=world.provider.user, content=f"Question {n}"
+        )
+    assert [queries(path) for path in paths] == small

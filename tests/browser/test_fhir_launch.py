@@ -155,9 +155,13 @@ def test_provider_app_reads_only_patients_under_care(
     )
     with pytest.raises(FHIRNotFoundException):
         Patient.read(str(other_patient.pk), smart)
-    # offline_access: a refresh token, stored hashed like the access token.
-    assert client.server.auth.refresh_token
+    # offline_access: a refresh token, stored hashed like the access token, that renews access once.
+    first_refresh = client.server.auth.refresh_token
+    assert first_refresh
     assert RefreshToken.objects.get(application=app).token == ""
+    assert client.reauthorize()
+    assert client.server.auth.refresh_token not in (None, first_refresh)  # rotated
+    assert Patient.read(str(patient.pk), smart).id == str(patient.pk)
 
 
 def test_consent_needs_a_verified_second_factor_for_providers(live_url, new_page, provider) -> None:
