@@ -41,7 +41,9 @@ urlpatterns: list[URLPattern] = [
     path("metadata", views.metadata, name="metadata"),
     path(".well-known/smart-configuration", views.smart_configuration, name="smart-configuration"),
     path(
-        "Patient/<fhirid:patient_id>/$everything", views.patient_everything, name="patient-everything"
+        "Patient/<fhirid:patient_id>/$everything",
+        views.patient_everything,
+        name="patient-everything",
     ),
 ]
 for resource_type, id_name in READ_ROUTES.items():
