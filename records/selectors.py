@@ -197,6 +197,11 @@ class ClinicalChart:
     # Appointments of the signed-in provider that a record may document (see linkable_appointments).
     documentable_ids: frozenset[object]
 
+    @property
+    def appointments(self) -> list[Appointment]:
+        """Upcoming first, then the recent past ones: the chart's one table."""
+        return [*self.upcoming_appointments, *self.past_appointments]
+
 
 def clinical_chart(
     user: User,
