@@ -24,9 +24,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -146,20 +144,12 @@ def role_of(user: User) -> str:
 
 
 def local_now(user: User, now: dt.datetime | None = None) -> dt.datetime:
-    """`now` in the zone the user's dates mean: the provider's own, or a patient's provider's."""
-    from providers.selectors import provider_timezone
+    """`now` in the zone the user reads and says times in: a provider's working hours' zone,
+    a patient's own (as every page shows them)."""
+    from patients.timezones import zone_for_user
 
     moment = now or timezone.now()
-    zone: ZoneInfo | None = None
-    if role_of(user) == "provider" and hasattr(user, "provider_profile"):
-        zone = provider_timezone(user.provider_profile)
-    elif hasattr(user, "patient_profile"):
-        from assistant.selectors import providers_of_patient
-
-        providers = providers_of_patient(user.patient_profile)
-        if providers:
-            zone = provider_timezone(providers[0])
-    return moment.astimezone(zone or ZoneInfo(settings.TIME_ZONE))
+    return moment.astimezone(zone_for_user(user))
 
 
 def emergency_reply(emergency: Emergency, role: str, said: str) -> tuple[Reply, DialogueState]:
