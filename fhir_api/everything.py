@@ -38,14 +38,24 @@ class Section:
 
 
 def _practitioners_of(patient: PatientProfile) -> QuerySet[ProviderProfile]:
+    """The clinicians the record refers to. One IN (subquery) per relation: OR-ing joins over
+    several to-many relations would multiply their rows (appointments x records x ...)."""
+    from prescriptions.models import Prescription
+    from providers.models import ProviderPatient
+    from records.models import MedicalRecord
+    from scheduling.models import Appointment
+
+    related = (
+        Appointment.objects.filter(patient=patient),
+        MedicalRecord.objects.filter(patient=patient),
+        Prescription.objects.filter(patient=patient),
+        ProviderPatient.objects.filter(patient=patient),
+    )
+    refers = Q(pk__in=[])
+    for rows in related:
+        refers |= Q(pk__in=rows.values("provider_id"))
     return (
-        ProviderProfile.objects.filter(
-            Q(appointments__patient=patient)
-            | Q(medical_records__patient=patient)
-            | Q(prescriptions__patient=patient)
-            | Q(patient_links__patient=patient)
-        )
-        .distinct()
+        ProviderProfile.objects.filter(refers)
         .select_related("user")
         .order_by("user__full_name", "pk")
     )

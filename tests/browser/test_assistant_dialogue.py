@@ -79,3 +79,57 @@ def test_a_transfer_shows_the_exact_text_before_sending_it(
     sent = Message.objects.get()
     assert sent.content == text
     assert "[removed]" in sent.content and "6789" not in sent.content
+
+
+def test_a_typed_overdose_gets_911_and_poison_control_and_nothing_is_done(
+    live_url, page, patient, provider, settings, tmp_path
+):
+    import datetime as dt
+
+    from prescriptions.models import RefillRequest
+    from prescriptions.services import prescription_create
+
+    today = dt.date.today()
+    prescription_create(
+        patient=patient,
+        provider=provider,
+        medication_name="Lisinopril",
+        dosage="10 mg",
+        frequency="Once daily",
+        start_date=today,
+        end_date=today + dt.timedelta(days=90),
+        refills=3,
+    )
+    settings.VOSK_MODEL_PATH = str(tmp_path / "no-model")
+    _sign_in(page, live_url, patient.user.email)
+    page.goto(f"{live_url}/assistant/")
+    page.get_by_label("Type your question").fill(
+        "my little boy got into my lisinopril and swallowed a handful, can I get a refill"
+    )
+    page.keyboard.press("Enter")
+    main = page.locator("main")
+    expect(main).to_contain_text("911", timeout=60_000)
+    expect(main).to_contain_text("1-800-222-1222")
+    assert not Appointment.objects.exists()
+    assert not RefillRequest.objects.exists()
+    row = AIInteraction.objects.order_by("-interaction_timestamp").first()
+    assert row.outcome == "emergency_advised"
+
+
+def test_a_past_heart_attack_mentioned_while_booking_does_not_interrupt_the_booking(
+    live_url, page, patient, provider, settings, tmp_path
+):
+    settings.VOSK_MODEL_PATH = str(tmp_path / "no-model")
+    _sign_in(page, live_url, patient.user.email)
+    page.goto(f"{live_url}/assistant/")
+    log = page.locator("#chat-log")
+    page.get_by_label("Type your question").fill(
+        "my dad died of a heart attack years ago so I want a check-up with Dr. Patel next Tuesday afternoon"
+    )
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("Shall I book", timeout=60_000)
+    expect(page.locator("main")).not_to_contain_text("911")
+    assert (
+        AIInteraction.objects.order_by("-interaction_timestamp").first().outcome
+        != "emergency_advised"
+    )
