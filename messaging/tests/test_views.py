@@ -416,4 +416,5 @@ def test_seeded_read_state_shows_when_it_was_read(
     )
     message_mark_read(message=mine, at=T0 + dt.timedelta(hours=2))
     page = _page(patient_client.get(_with(provider.user)))
-    assert "Read Mar 4, 2030, 11:00 UTC" in page
+    # In the reader's own zone (the practice's, New York, for a patient who chose none), named.
+    assert "Read Mon 4 Mar 2030, 06:00 EST" in page
