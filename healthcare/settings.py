@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "patients.middleware.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     # A session that has passed only the password reaches the second factor and sign-out, nothing else.
@@ -200,6 +201,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Patients who never chose a zone read times in the practice's.
+PORTAL_TIME_ZONE = env.str("PORTAL_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 
@@ -209,6 +212,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the app folders when nothing was collected (development, tests).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
+# Files browsers ask for at the site root (/favicon.ico), served as static files are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -479,9 +484,12 @@ if not REDIS_URL:
 # --- Lockout (django-axes) ----------------------------------------------------
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
-# Each parameter locks on its own: an account after 5 failures from any address,
-# and an address after 5 failures against any accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# An account locks after 5 failures from any address. An address (a whole clinic
+# behind one router) locks only after far more failures across accounts, which
+# stops password spraying without locking out the neighbours of one person who
+# mistyped (accounts.lockout.address_locked).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_CLIENT_IP_CALLABLE = "healthcare.net.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
@@ -498,6 +506,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Healthcare portal")
 _OPTIONAL: dict[str, type] = {
     "PORTAL_BASE_URL": str,  # e.g. https://portal.example.org, for links in emails sent by cron jobs
     "SCHEDULING_CANCEL_CUTOFF_HOURS": int,
+    "SCHEDULING_CHANGE_GRACE_MINUTES": int,
     "SCHEDULING_MIN_LEAD_MINUTES": int,
     "SCHEDULING_HORIZON_DAYS": int,
     "SCHEDULING_REMINDER_HOURS": int,
