@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_scheduling import _ensure_database  # noqa: E402 - after the path set-up above
+from bench_scheduling import open_benchmark_database  # noqa: E402 - after the path set-up above
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hc_fhirbench"
 RECORDS, PRESCRIPTIONS, APPOINTMENTS, MESSAGES = 200, 100, 100, 2_000
@@ -184,16 +183,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    if not url.startswith(("postgres://", "postgresql://")):
-        parser.error("the benchmark runs on PostgreSQL: DATABASE_URL must be a postgres:// URL")
-    _ensure_database(url, reset=args.reset)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
-    import django
-
-    django.setup()
+    open_benchmark_database(parser, default_url=DEFAULT_URL, reset=args.reset)
     from django.core.management import call_command
 
     from patients.models import PatientProfile

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
@@ -49,7 +48,7 @@ from bench_scheduling import (  # noqa: E402 - after the path set-up above
     DEFAULT_URL,
     PATIENTS,
     PROVIDERS,
-    _ensure_database,
+    open_benchmark_database,
 )
 from bench_scheduling import _load as load_people_and_appointments  # noqa: E402
 
@@ -646,23 +645,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds (default 40)")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    if not url.startswith(("postgres://", "postgresql://")):
-        parser.error("the benchmark runs on PostgreSQL: DATABASE_URL must be a postgres:// URL")
-    _ensure_database(url, reset=args.reset)
-    os.environ["DATABASE_URL"] = url
-    # Production settings: no debug cursor, no debug toolbar of any kind.
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
-    import django
-
-    django.setup()
-    import logging
-
+    open_benchmark_database(parser, default_url=DEFAULT_URL, reset=args.reset)
     from django.conf import settings
 
     settings.DEBUG = False
-    logging.getLogger("axes").setLevel(logging.WARNING)
     from django.core.management import call_command
     from django.utils import timezone
 

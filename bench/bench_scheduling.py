@@ -515,6 +515,29 @@ def _measure(samples: int) -> None:
     )
 
 
+def open_benchmark_database(
+    parser: argparse.ArgumentParser, *, default_url: str, reset: bool
+) -> str:
+    """The benchmark's PostgreSQL database (DATABASE_URL, else `default_url`), created or
+    reloaded, and Django started on it with production settings. Shared by every bench script."""
+    url = os.environ.get("DATABASE_URL") or default_url
+    if not url.startswith(("postgres://", "postgresql://")):
+        parser.error("the benchmark runs on PostgreSQL: DATABASE_URL must be a postgres:// URL")
+    _ensure_database(url, reset=reset)
+    os.environ["DATABASE_URL"] = url
+    # Production settings: the dev .env turns DEBUG on, which records every query.
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    # Every sign-in of the benchmark's clients would print a line.
+    logging.getLogger("axes").setLevel(logging.WARNING)
+    return url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -527,21 +550,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    if not url.startswith(("postgres://", "postgresql://")):
-        parser.error("the benchmark runs on PostgreSQL: DATABASE_URL must be a postgres:// URL")
-    _ensure_database(url, reset=args.reset)
-    os.environ["DATABASE_URL"] = url
-    # Production settings: the dev .env turns DEBUG on, which records every query.
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcare.settings")
-    import django
-
-    django.setup()
-    import logging
-
-    # Every sign-in of the benchmark's clients would print a line.
-    logging.getLogger("axes").setLevel(logging.WARNING)
+    open_benchmark_database(parser, default_url=DEFAULT_URL, reset=args.reset)
     from django.core.management import call_command
     from django.utils import timezone
 
