@@ -181,13 +181,22 @@ class ConsentView(AuthorizationView):
             response._csp_update = {"form-action": ["'self'", f"{parts.scheme}://{parts.netloc}"]}  # type: ignore[attr-defined]
         return response
 
+    def _base_template(self) -> str:
+        return "portal_patient.html" if self.request.user.is_patient else "portal_provider.html"
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        # DOT renders a refused request (no client, bad redirect URI) with only the error
+        # in the context: the page still needs its portal layout, and says it is a bad request.
+        context.setdefault("base_template", self._base_template())
+        if context.get("error"):
+            response_kwargs.setdefault("status", 400)
+        return super().render_to_response(context, **response_kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         requested = context.get("scopes") or []
         context["scope_lines"] = [smart.describe(scope) for scope in requested]
-        context["base_template"] = (
-            "portal_patient.html" if self.request.user.is_patient else "portal_provider.html"
-        )
+        context["base_template"] = self._base_template()
         context["offline"] = smart.OFFLINE_ACCESS in requested
         context["access_minutes"] = api.client_settings_summary()["access_seconds"] // 60
         return context
