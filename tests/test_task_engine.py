@@ -233,6 +233,7 @@ def test_migrate_schedules_the_recurring_jobs(db) -> None:
 
 
 def test_migrate_again_keeps_an_admins_change_and_adds_nothing(db) -> None:
+    by_default = Schedule.objects.count()  # every job the apps schedule at migrate
     Schedule.objects.filter(name="Appointment reminders").update(minutes=5)
     Schedule.objects.filter(name="Prescription expiry").delete()
 
@@ -243,7 +244,7 @@ def test_migrate_again_keeps_an_admins_change_and_adds_nothing(db) -> None:
 
     assert Schedule.objects.get(name="Appointment reminders").minutes == 5
     assert Schedule.objects.filter(name="Prescription expiry").count() == 1
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.count() == by_default >= 2
 
 
 def test_the_scheduled_jobs_run(patient, provider) -> None:
