@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Iterable
 
 from auditlog.models import LogEntry
@@ -264,11 +265,12 @@ def patient_register(
     # registration takes, so a taken address must pay for it too.
     password_hash = make_password(password)
     existing = User.objects.filter(email=User.objects.normalize_email(email)).first()
-    if existing is not None:
-        send_already_registered_email(user=existing, base_url=base_url)
-        return None
+    # A taken address still writes an account, in a savepoint that is rolled back: the
+    # inserts (account, profile, audit entries) would otherwise be the time difference
+    # left once both paths hash. The throwaway address is unique and never committed.
+    savepoint = transaction.savepoint() if existing is not None else None
     profile = patient_create(
-        email=email,
+        email=f"{uuid.uuid4().hex}@register.invalid" if existing is not None else email,
         password_hash=password_hash,  # hashed above: once, not twice
         full_name=full_name,
         date_of_birth=date_of_birth,
@@ -282,6 +284,10 @@ def patient_register(
         ssn_source=DuplicateSource.REGISTRATION,
         time_zone=time_zone,
     )
+    if existing is not None:
+        transaction.savepoint_rollback(savepoint)
+        send_already_registered_email(user=existing, base_url=base_url)
+        return None
     send_verification_email(user=profile.user, base_url=base_url)
     return profile
 

@@ -140,7 +140,12 @@ def test_a_message_appears_for_the_other_side_without_reload_and_the_receipt_com
     # The provider's inbox and badge update live.
     row = provider_page.locator(f'[data-partner-id="{patient.user.pk}"]')
     expect(row.locator("[data-unread]")).to_have_text("1 unread")
-    expect(provider_page.locator('[data-badge="messages"]')).to_have_text("1")
+    expect(
+        provider_page.get_by_role("navigation", name="Provider portal").locator(
+            '[data-badge="messages"]'
+        )
+    ).to_have_text("1")
+    expect(provider_page.locator('.menu-toggle [data-badge="messages"]')).to_have_text("1")
 
     # Opening the conversation reads it; the patient sees "Read" without reloading.
     row.get_by_role("link", name="Pat Jones").click()
@@ -158,7 +163,11 @@ def test_a_message_appears_for_the_other_side_without_reload_and_the_receipt_com
         "Please come in tomorrow at 10."
     )
     expect(provider_page.locator(".message-mine [data-status]")).to_have_text(re.compile(r"^Read "))
-    expect(patient_page.locator('[data-badge="messages"]')).to_be_hidden()
+    expect(
+        patient_page.get_by_role("navigation", name="Patient portal").locator(
+            '[data-badge="messages"]'
+        )
+    ).to_be_hidden()
 
     assert patient_page.evaluate("window.__sameDocument") is True
     assert provider_page.evaluate("window.__sameDocument") is True
@@ -231,7 +240,11 @@ def test_known_xss_payloads_never_run_on_either_side(
     expect(received).to_have_count(len(payloads))
     assert received.all_text_contents() == payloads
     # ...reads them, and the provider's page gets the receipts when it reconnects.
-    expect(patient_page.locator('[data-badge="messages"]')).to_be_hidden()
+    expect(
+        patient_page.get_by_role("navigation", name="Patient portal").locator(
+            '[data-badge="messages"]'
+        )
+    ).to_be_hidden()
     provider_switch.bring_back()
     expect(provider_page.locator(".message-mine [data-status]").last).to_have_text(
         re.compile(r"^Read ")
@@ -273,7 +286,11 @@ def test_without_javascript_everything_works_by_page_loads(
         expect(patient_page.locator(".message-mine [data-status]")).to_have_text("Sent")
 
         provider_page.goto(f"{live_url}/messages/")
-        expect(provider_page.locator('[data-badge="messages"]')).to_have_text("1")
+        expect(
+            provider_page.get_by_role("navigation", name="Provider portal").locator(
+                '[data-badge="messages"]'
+            )
+        ).to_have_text("1")
         provider_page.get_by_role("link", name="Pat Jones").click()
         expect(provider_page.locator(".message-theirs .message-body")).to_have_text(
             "Sent without JavaScript"
