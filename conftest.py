@@ -220,3 +220,23 @@ def pytest_collection_modifyitems(config, items) -> None:
     if rerun:
         config.hook.pytest_deselected(items=rerun)
         items[:] = [item for item in items if item not in rerun]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_connection_outlives_the_session(django_db_setup, django_db_blocker):
+    """Close every other connection to the test database before it is dropped.
+
+    A thread of the in-process servers (a refused websocket, a request cut off at
+    the end of a browser test) may still hold a PostgreSQL connection when the
+    session ends; PostgreSQL then refuses to drop the database and it is left behind.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -139,6 +139,10 @@ def rehearsal_database(env: dict[str, str]) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_admin_url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+                # CI leaves no database behind; on a laptop the template saves the next run
+                # its migrate and demo data.
+                admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
 
 
 @dataclass
