@@ -19,6 +19,7 @@ from rapidfuzz import fuzz
 
 from assistant.nlu.matching import MATCH_THRESHOLD, medication_aliases, person_aliases
 from assistant.nlu.normalise import normalise
+from assistant.nlu.when import MONTHS, PARTS_OF_DAY, WEEKDAYS
 
 T = TypeVar("T")
 
@@ -153,28 +154,6 @@ _NOT_NAMES = frozenset(
         "they",
         "his",
         "their",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "morning",
-        "afternoon",
-        "evening",
         "week",
         "month",
         "not",
@@ -183,6 +162,10 @@ _NOT_NAMES = frozenset(
         "just",
         "thanks",
     }
+    # Days, months and parts of the day are when, not who.
+    | set(WEEKDAYS)
+    | set(MONTHS)
+    | set(PARTS_OF_DAY)
 )
 
 # Words after "refill of"/"prescription for" that name no medication in particular.
