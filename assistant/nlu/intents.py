@@ -193,16 +193,57 @@ def features_text(text: str) -> str:
     return _DIGITS.sub("0", focus(text))
 
 
+# Where the request starts in a long utterance. People tell the story first and ask
+# last ("my jaw has been clicking for ages ... so do you have anything next week?");
+# in a bag of words the story's many words drown the few that ask.
+_REQUEST_OPENER = re.compile(
+    r"\b(?:so|can you|could you|can i|could i|can we|would you|will you|do you|is there|are there|"
+    r"i'd like|i would like|i want|i need|i'd rather|i would rather|i should|i suppose|please|"
+    r"what|when|which|who|where|how)\b"
+)
+# Below this many words the whole utterance is the request.
+_LONG_UTTERANCE = 14
+
+
+def request_clause(text: str) -> str:
+    """The asking part of a long utterance in features form: from the last request
+    opener that leaves at least four words, and never fewer than the last dozen words
+    (the ask often points back: "... everything I'm prescribed, so what's on it?")."""
+    words = text.split()
+    if len(words) < _LONG_UTTERANCE:
+        return text
+    tail = " ".join(words[-12:])
+    start = None
+    for match in _REQUEST_OPENER.finditer(text):
+        if len(text[match.start() :].split()) >= 4:
+            start = match.start()
+    clause = text[start:] if start is not None else tail
+    return clause if len(clause) > len(tail) else tail
+
+
+def _request_clauses(texts):
+    return [request_clause(t) for t in texts]
+
+
 def build_pipeline():
     """An untrained classifier (kept here so the tests can cross-validate the same thing)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
     from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
     return make_pipeline(
         FeatureUnion(
             [
                 ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                # The asking clause again, on its own: weighs the request over the story.
+                (
+                    "request",
+                    make_pipeline(
+                        FunctionTransformer(_request_clauses),
+                        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                    ),
+                ),
                 (
                     "chars",
                     TfidfVectorizer(

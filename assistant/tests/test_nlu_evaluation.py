@@ -90,23 +90,7 @@ def test_held_out_intent_accuracy_is_at_least_97_percent_overall(report) -> None
     assert report.accuracy >= 0.97, render(report) + "\n" + "\n".join(report.errors)
 
 
-# Long, rambling requests are below the target on their held-out authors (see the README's
-# table); strict, so this fails loudly the day they reach it and the mark must go.
-_BELOW_TARGET = {"rambling"}
-
-
-@pytest.mark.parametrize(
-    "style",
-    [
-        pytest.param(
-            style,
-            marks=pytest.mark.xfail(strict=True, reason="rambling requests below 93% so far"),
-        )
-        if style in _BELOW_TARGET
-        else style
-        for style in STYLES
-    ],
-)
+@pytest.mark.parametrize("style", STYLES)
 def test_held_out_intent_accuracy_is_at_least_93_percent_in_every_style(report, style) -> None:
     score = report.styles[style]
     assert score.total >= 19
