@@ -355,7 +355,9 @@ def test_the_services_cutoff_refusal_becomes_a_reply(patient, provider, settings
         patient=patient, provider=provider, date_time=at(clinic_day(), 10)
     )
     # Booked a while ago: past the minutes after booking when any change is allowed.
-    Appointment.objects.filter(pk=appointment.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    Appointment.objects.filter(pk=appointment.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=1)
+    )
     chat = Conversation(patient.user)
     assert chat.say("cancel my appointment").awaiting == "confirm"
     # The cut-off moves (or time passes) between the question and the yes.
