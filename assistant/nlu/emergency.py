@@ -123,11 +123,12 @@ _EXCESS = (
 _PATTERNS: dict[EmergencyKind, tuple[str, ...]] = {
     EmergencyKind.SUICIDE: (
         r"(?:kill|killing|hurt|hurting|harm|harming|cut|cutting) (?:myself|my self)",
+        r"(?:cut|cutting|slit|slitting|slashed|slashing) (?:open )?(?:my|his|her|their) (?:own )?(?:wrists?|arms?|throat)",
         r"suicid(?:e|al)",
         r"(?:end|ending|take|taking) my (?:own )?life",
         r"(?:want|wanna|going|planning) to die",
         r"(?:don't|dont|do not) want to (?:live|be alive|be here|exist)(?: any ?more)?",
-        r"(?:no|not any) (?:reason|point) (?:to|in) (?:live|living|go on|going on|keep going|be alive)",
+        r"(?:no|not any) (?:reason|point) (?:(?:to|in|of) )?(?:live|living|go on|going on|keep going|keeping going|carry on|carrying on|be alive|being alive|being here)",
         r"(?:don't|dont|do not|can't|cant) see the point (?:any ?more|in living|of living|in going on)",
         r"better off (?:dead|without me|if i (?:was|were|am) (?:dead|gone))",
         r"(?:end|ending) it(?: all)?\b(?! for)",
@@ -273,6 +274,26 @@ _PATTERNS: dict[EmergencyKind, tuple[str, ...]] = {
 
 # Pairs of signs that only together make an emergency.
 _PAIRS: dict[EmergencyKind, tuple[tuple[str, str], ...]] = {
+    EmergencyKind.SUICIDE: (
+        # Hopelessness said indirectly, with the means at hand: "there's no point, I have
+        # my dad's gun". Either half alone may be everyday talk; together they are 988.
+        (
+            r"no (?:point|reason|way out|hope)|hopeless|(?:can't|cant|cannot) (?:take|do) (?:it|this) any ?more|"
+            r"(?:want|wanna) (?:it|everything) (?:all )?(?:to )?(?:stop|end|be over)|(?:tired|sick) of (?:living|being alive|life)|"
+            r"(?:a )?burden (?:to|on) (?:everyone|my family|them)|(?:say|said|saying) goodbye|(?:won't|wont|will not) be (?:here|around)",
+            r"(?:\w+s? )?(?:gun|rifle|pistol|rope|noose|blade|razor)\b|(?:all|bottle of|box of|stash of|saved up|stockpiled) (?:\w+ ){0,2}(?:pills|tablets|meds)|"
+            r"(?:bridge|ledge|roof|tracks)\b",
+        ),
+    ),
+    EmergencyKind.STROKE: (
+        # One limb or one side gone weak *with* confusion or trouble speaking (FAST
+        # without the word "stroke"); weakness alone may be a sprain or the gym.
+        (
+            r"(?:arm|leg|hand|face|side)s? (?:\w+ ){0,2}(?:went|goes|is going|has gone|gone|is|feels|suddenly) (?:\w+ )?(?:weak|numb|limp|heavy|dead|floppy)",
+            r"confus\w*|not making (?:any )?sense|slurr\w*|(?:can't|cant|cannot|trouble|struggling to) (?:speak|talk|get (?:\w+ )?words out)|"
+            r"(?:words|speech) (?:\w+ )?(?:wrong|jumbled|garbled|strange)|dizzy|(?:lost|losing|blurr\w*) (?:\w+ )?vision|droop\w*",
+        ),
+    ),
     EmergencyKind.PREGNANCY: (
         (
             r"pregnan\w*|\d+ (?:weeks|months) (?:pregnant|along)|\d+ weeks\b|\d+ months\b",

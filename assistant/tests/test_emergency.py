@@ -36,6 +36,10 @@ from assistant.nlu.intents import Intent, classify
         ("my baby is choking on a grape", EmergencyKind.CHOKING),
         ("I'm 32 weeks pregnant and bleeding", EmergencyKind.PREGNANCY),
         ("he has crushing pain in his chest a minute ago", EmergencyKind.CARDIAC),
+        # Said indirectly: the signs without the name of the emergency.
+        ("my mother is not making any sense and her arm went weak", EmergencyKind.STROKE),
+        ("there is no point going on, I have my dad's gun", EmergencyKind.SUICIDE),
+        ("i cut my wrist", EmergencyKind.SUICIDE),
     ],
 )
 def test_emergencies_are_recognised_with_their_kind(said: str, kind: EmergencyKind) -> None:
@@ -55,6 +59,8 @@ def test_emergencies_are_recognised_with_their_kind(said: str, kind: EmergencyKi
         "I nearly had a heart attack when I saw the bill",
         "my nose is blocked and I can't breathe, can I get a refill of my spray",
         "please refill my EpiPen",
+        "my arm went weak after the gym yesterday, can I book a physio",
+        "no point booking for Friday, I'm away; what about Monday",
     ],
 )
 def test_history_questions_and_figures_of_speech_are_not_emergencies(said: str) -> None:
