@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -47,6 +48,11 @@ class NavItem:
     badge: int = 0
 
 
+@lru_cache(maxsize=16)
+def _resolved_under(role: str, prefix: str, urlconf: str) -> tuple[tuple[str, Any, str], ...]:
+    return _resolved(role)
+
+
 def _resolved(role: str) -> tuple[tuple[str, Any, str], ...]:
     items = []
     for name, label, key in _NAV.get(role, []):
@@ -72,7 +78,10 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             active=(path == url) if key == "dashboard" else path.startswith(url),
             badge=badges.get(key, 0),
         )
-        for url, label, key in _resolved(user.role)
+        # Reversed once per role, script prefix and URLconf: none changes while serving.
+        for url, label, key in _resolved_under(
+            user.role, get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF)
+        )
     ]
     return {
         "portal_nav": nav,

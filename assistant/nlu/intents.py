@@ -356,6 +356,9 @@ def train_calibrated(examples) -> IntentClassifier:
 
 _lock = threading.Lock()
 _classifier: IntentClassifier | None = None
+_warming = False
+# Not _lock: that one is held for the whole training, and a page must not wait for it.
+_warming_lock = threading.Lock()
 
 
 def classifier() -> IntentClassifier:
@@ -382,8 +385,13 @@ def warm_up() -> None:
     this) so the first question, and the first partial transcript, are quick."""
     from assistant.nlu import emergency
 
-    if _classifier is None or emergency._model is None:
-        threading.Thread(target=_train_both, name="assistant-models-training", daemon=True).start()
+    global _warming
+    with _warming_lock:
+        # One training thread per process, however many pages open while it runs.
+        if _warming or (_classifier is not None and emergency._model is not None):
+            return
+        _warming = True
+    threading.Thread(target=_train_both, name="assistant-models-training", daemon=True).start()
 
 
 def classify(text: str, role: str) -> Prediction:
