@@ -13,17 +13,19 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import formats, translation
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import unread_count
-from patients.timezones import format_in_zone
+from patients.timezones import in_zone
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,30 @@ def user_group(user_id: uuid.UUID | str) -> str:
 
 
 def display_time(value: dt.datetime | None) -> str:
-    """The time as every page shows it, in the zone of whoever it is shown to."""
+    """The time as every page shows it, in the zone of whoever it is shown to.
+
+    The same text as `patients.timezones.format_in_zone` ("Wed 2 Dec 2026,
+    14:30 EST"), made without Django's per-character date formatter: a
+    conversation shows two times per message, and that formatter was a good
+    part of the page. The day ("Wed 2 Dec 2026") is formatted once per date
+    and language; the clock and the zone's abbreviation are plain strftime.
+    """
     if value is None:
         return ""
-    return format_in_zone(value, "UTC")
+    local = in_zone(value, "UTC")
+    zone = local.tzinfo
+    assert zone is not None  # in_zone() returns an aware time
+    # As Django's "T": no abbreviation for a wall-clock time that a clock change
+    # makes ambiguous or skips.
+    ambiguous = zone.utcoffset(local.replace(fold=not local.fold)) != zone.utcoffset(local)
+    abbreviation = "" if ambiguous else str(zone.tzname(local))
+    return f"{_day_label(local.date(), translation.get_language())}, {local:%H:%M} {abbreviation}"
+
+
+@lru_cache(maxsize=1024)
+def _day_label(day: dt.date, language: str | None) -> str:
+    # `language` is only part of the key: date_format() uses the active one.
+    return formats.date_format(day, "D j M Y")
 
 
 def for_viewer(payload: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ socket reconnect.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 from auditlog.cid import get_cid
@@ -164,12 +165,31 @@ def conversation_mark_read(
 ) -> list[uuid.UUID]:
     """Mark everything `partner` sent to `reader` read, and tell `partner` after commit.
 
-    A fixed number of queries however many messages were waiting: one
-    UPDATE, plus one INSERT of their audit entries (auditlog's signals do not
-    see a bulk update, so the entries are written here, with the reader as
-    actor). Returns the ids that were marked.
+    Opening a conversation calls this, so it costs the same with or without
+    anything waiting: on PostgreSQL one statement does it all (the UPDATE of
+    the messages, of the conversation's unread count and the INSERT of their
+    audit entries; auditlog's signals do not see a bulk update, so the
+    entries are written here, with the reader as actor). Elsewhere one SELECT
+    and, when something was waiting, an UPDATE of each table and one INSERT.
+    Returns the ids that were marked.
     """
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        ids = _mark_read_in_one_statement(
+            reader=reader, partner=partner, at=now, ip_address=ip_address
+        )
+    else:
+        ids = _mark_read_step_by_step(reader=reader, partner=partner, at=now, ip_address=ip_address)
+    if ids:
+        transaction.on_commit(
+            lambda: push.messages_read(reader=reader, partner=partner, ids=ids, at=now)
+        )
+    return ids
+
+
+def _mark_read_step_by_step(
+    *, reader: User, partner: User, at: dt.datetime, ip_address: str | None
+) -> list[uuid.UUID]:
     waiting = list(
         Message.objects.filter(sender=partner, receiver=reader, read=False).values_list(
             "pk", "sent_at"
@@ -178,15 +198,68 @@ def conversation_mark_read(
     if not waiting:
         return []
     ids = [pk for pk, _sent_at in waiting]
-    marked = Message.objects.filter(pk__in=ids, read=False).update(read=True, read_at=now)
+    marked = Message.objects.filter(pk__in=ids, read=False).update(read=True, read_at=at)
     _conversation_read(owner_id=reader.pk, partner_id=partner.pk, count=marked)
     _audit_marked_read(
-        reader=reader, partner=partner, waiting=waiting, at=now, ip_address=ip_address
-    )
-    transaction.on_commit(
-        lambda: push.messages_read(reader=reader, partner=partner, ids=ids, at=now)
+        reader=reader, partner=partner, waiting=waiting, at=at, ip_address=ip_address
     )
     return ids
+
+
+# Data-modifying CTEs all see the same snapshot and run once each, so the
+# conversation loses exactly the number of messages this statement marked,
+# and each marked message gets one audit entry in the shape `_audit_marked_read`
+# writes (object_repr as Message.__str__, with the time in UTC).
+_MARK_READ = """
+WITH marked AS (
+    UPDATE {messages} SET read = TRUE, read_at = %(at)s
+    WHERE sender_id = %(partner)s AND receiver_id = %(reader)s AND NOT read
+    RETURNING id, sent_at
+), counted AS (
+    UPDATE {conversations} SET unread = GREATEST(unread - (SELECT COUNT(*) FROM marked), 0)
+    WHERE owner_id = %(reader)s AND partner_id = %(partner)s AND EXISTS (SELECT 1 FROM marked)
+), audited AS (
+    INSERT INTO {logentry} (
+        content_type_id, object_pk, object_repr, action, changes, changes_text,
+        actor_id, actor_email, remote_addr, timestamp, cid
+    )
+    SELECT %(content_type)s, id::text,
+        %(repr)s || to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),
+        %(action)s, %(changes)s::jsonb, '', %(reader)s, %(email)s, %(ip)s::inet, %(at)s, %(cid)s
+    FROM marked
+)
+SELECT id FROM marked
+"""
+
+
+def _mark_read_in_one_statement(
+    *, reader: User, partner: User, at: dt.datetime, ip_address: str | None
+) -> list[uuid.UUID]:
+    sql = _MARK_READ.format(
+        messages=connection.ops.quote_name(Message._meta.db_table),
+        conversations=connection.ops.quote_name(Conversation._meta.db_table),
+        logentry=connection.ops.quote_name(LogEntry._meta.db_table),
+    )
+    params = {
+        "at": at,
+        "reader": reader.pk,
+        "partner": partner.pk,
+        "content_type": ContentType.objects.get_for_model(Message).pk,
+        "repr": f"{partner} → {reader} at ",
+        "action": LogEntry.Action.UPDATE,
+        "changes": json.dumps(_read_changes(at)),
+        "email": reader.email,
+        "ip": ip_address,
+        "cid": get_cid(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _read_changes(at: dt.datetime) -> dict[str, list[str]]:
+    # The same shape auditlog gives a save(): old and new value as strings, naive UTC.
+    return {"read": ["False", "True"], "read_at": ["None", str(timezone.make_naive(at, dt.UTC))]}
 
 
 def _audit_marked_read(
@@ -198,8 +271,7 @@ def _audit_marked_read(
     ip_address: str | None,
 ) -> None:
     content_type = ContentType.objects.get_for_model(Message)
-    # The same shape auditlog gives a save(): old and new value as strings, naive UTC.
-    changes = {"read": ["False", "True"], "read_at": ["None", str(timezone.make_naive(at, dt.UTC))]}
+    changes = _read_changes(at)
     cid = get_cid()
     LogEntry.objects.bulk_create(
         [

@@ -8,10 +8,10 @@ what the other side does.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,20 +23,37 @@ from accounts.decorators import portal_required
 from accounts.models import Role, User
 from healthcare.net import client_ip
 from messaging.forms import ComposeForm, MessageForm
-from messaging.push import message_payload
+from messaging.push import display_time, message_payload
 from messaging.selectors import (
+    InboxCursor,
     conversation_page,
     conversation_partner,
-    conversation_summaries,
-    conversations_for,
-    may_message,
+    inbox_page,
+    message_rows,
     refusal_reason,
     unread_count,
 )
 from messaging.services import MessageNotAllowed, conversation_mark_read, message_send
 from patients.services import phi_access_record
+from patients.templatetags.zoned_time import iso as iso_utc
 
 INBOX_PAGE_SIZE = 25
+# The zero id that the inbox's URL patterns carry in place of a person's (messaging.js too).
+_ANY_USER = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One inbox row as the template prints it."""
+
+    partner_id: str
+    partner_name: str
+    role: str
+    url: str
+    read_url: str
+    last_at_iso: str
+    last_at_display: str
+    unread: int
 
 
 def _portal_base(user: User) -> str:
@@ -66,12 +83,32 @@ def _partner_or_404(request: HttpRequest, user_id: uuid.UUID) -> User:
 @require_GET
 @portal_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(conversation_summaries(request.user), INBOX_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Newest first, in windows with an "Older" link: no COUNT of every conversation.
+    after = InboxCursor.parse(request.GET.get("before"))
+    page = inbox_page(request.user, after=after, size=INBOX_PAGE_SIZE)
+    # Each row's links from one reversed pattern, not two reverse() per row.
+    pattern = reverse("messaging:conversation", args=[_ANY_USER])
+    read_pattern = reverse("messaging:conversation-read", args=[_ANY_USER])
+    any_user = str(_ANY_USER)
+    items = [
+        InboxItem(
+            partner_id=str(row.partner_id),
+            partner_name=row.partner_name,
+            role=row.partner_role_display,
+            url=pattern.replace(any_user, str(row.partner_id)),
+            read_url=read_pattern.replace(any_user, str(row.partner_id)),
+            last_at_iso=iso_utc(row.last_at),
+            last_at_display=display_time(row.last_at),
+            unread=row.unread,
+        )
+        for row in page.conversations
+    ]
     context = {
         "portal_base": _portal_base(request.user),
         "page": page,
-        "conversations": conversations_for(request.user, list(page.object_list)),
+        "items": items,
+        "live": after is None,
+        "conversation_url_pattern": pattern,
     }
     return render(request, "messaging/inbox.html", context)
 
@@ -130,6 +167,7 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
     conversation_mark_read(reader=request.user, partner=partner, ip_address=client_ip(request))
     before = _uuid_or_none(request.GET.get("before"))
     page = conversation_page(request.user, partner, before=before)
+    rows = message_rows(request.user, partner, page.messages)
     if request.user.role == Role.PROVIDER and partner.role == Role.PATIENT:
         phi_access_record(
             accessor=request.user,
@@ -138,11 +176,12 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
             object_id=page.messages[-1].pk if page.messages else "",
             ip_address=client_ip(request),
         )
-    can_reply = may_message(request.user, partner)
+    can_reply = partner.may_reply  # see conversation_partner
     context = {
         "portal_base": _portal_base(request.user),
         "partner": partner,
         "page": page,
+        "rows": rows,
         "live": before is None,
         "form": form if can_reply else None,
         "refusal": None if can_reply else refusal_reason(request.user, partner),

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from conftest import login_verified
 from messaging.models import MESSAGE_MAX_LENGTH, Message
+from messaging.selectors import CONVERSATION_PAGE_SIZE
 from messaging.services import message_create, message_mark_read
 from patients.models import PHIAccess
 from providers.services import relationship_deactivate
@@ -303,10 +304,11 @@ def test_earlier_messages_are_a_link_away(provider_client: Client, patient, prov
             content=f"note {n:02d}",
             sent_at=T0 + dt.timedelta(minutes=n),
         )
-        for n in range(55)
+        for n in range(CONVERSATION_PAGE_SIZE + 5)
     ]
     page = _page(provider_client.get(_with(patient.user)))
     assert "note 05" in page and "note 04" not in page
+    assert f"note {CONVERSATION_PAGE_SIZE + 4:02d}" in page
     assert f'href="?before={sent[5].pk}"' in page
     earlier = _page(provider_client.get(_with(patient.user) + f"?before={sent[5].pk}"))
     assert "note 00" in earlier and "note 04" in earlier and "note 05" not in earlier
