@@ -299,17 +299,22 @@ def phi_access_record(
     resource: str,
     object_id: object = "",
     ip_address: str | None = None,
+    in_care: bool | None = None,
 ) -> PHIAccess | None:
     """Log that someone other than the patient opened the patient's PHI.
 
     Patients reading their own data are not logged (it is theirs); everyone
-    else is, including under emergency access, which is flagged.
+    else is, including under emergency access, which is flagged. `in_care`:
+    whether the accessor has an active care relationship with the patient,
+    when the caller read it already (with the patient); else it is read here.
     """
     if accessor.pk == patient.user_id:
         return None
     from patients.policy import emergency_access_active, has_care_relationship
 
-    emergency = accessor.is_provider and not has_care_relationship(accessor, patient) and emergency_access_active(accessor, patient)
+    if in_care is None:
+        in_care = accessor.is_provider and has_care_relationship(accessor, patient)
+    emergency = accessor.is_provider and not in_care and emergency_access_active(accessor, patient)
     return PHIAccess.objects.create(
         accessor=accessor,
         patient=patient,

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -52,6 +52,25 @@ def recent_patients_of_provider(
         .order_by("-relationship_start_date", "patient__user__full_name")[:limit]
     )
     return [link.patient for link in links]
+
+
+def chart_patient(user: User, patient_id: object) -> PatientProfile | None:
+    """The patient if this user may open their chart, else None (the view answers 404).
+
+    `patient.in_care` says whether the access is an active care relationship
+    (not emergency access), read in the same query: the access log and the
+    chart's write links both need it.
+    """
+    in_care = ProviderPatient.objects.filter(
+        patient=OuterRef("pk"), provider__user=user, status=RelationshipStatus.ACTIVE
+    )
+    return (
+        visible_patients(user)
+        .select_related("user")
+        .annotate(in_care=Exists(in_care))
+        .filter(pk=patient_id)
+        .first()
+    )
 
 
 def provider_timezone(provider: ProviderProfile) -> ZoneInfo:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -19,9 +20,9 @@ from accounts.decorators import provider_required
 from healthcare import ratelimits
 from healthcare.net import client_ip
 from messaging.middleware import unread_count_of
-from patients.selectors import patient_for_user
 from patients.services import phi_access_record
 from prescriptions.selectors import pending_refill_count_for_provider, pending_refills_for_provider
+from providers import chart
 from providers.forms import (
     EmergencyAccessForm,
     PatientSearchForm,
@@ -30,6 +31,7 @@ from providers.forms import (
 )
 from providers.selectors import (
     active_emergency_access,
+    chart_patient,
     patients_of_provider_matching,
     provider_dashboard,
     provider_timezone,
@@ -106,22 +108,29 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    patient = patient_for_user(request.user, patient_id)
+    patient = chart_patient(request.user, patient_id)
     if patient is None:
         raise Http404
-    access = phi_access_record(
+    phi_access_record(
         accessor=request.user,
         patient=patient,
         resource=CHART_RESOURCE,
         object_id=patient.pk,
         ip_address=client_ip(request),
+        in_care=patient.in_care,
     )
-    emergency = (
-        active_emergency_access(request.user, patient)
-        if access is not None and access.emergency
-        else None
-    )
+    # Visible without a care relationship means emergency access, which is read-only;
+    # a relationship means the provider may write.
+    can_write = patient.in_care
+    emergency = None if can_write else active_emergency_access(request.user, patient)
     tz = provider_timezone(request.user.provider_profile)
+    clinical = clinical_chart(
+        request.user,
+        patient,
+        records_page=request.GET.get("records_page"),
+        prescriptions_page=request.GET.get("prescriptions_page"),
+    )
+    write_url = reverse("records:record-create", kwargs={"patient_id": patient.pk})
     return render(
         request,
         "providers/patient_chart.html",
@@ -130,15 +139,15 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "age": _age_on(patient.date_of_birth, timezone.now().astimezone(tz).date()),
             "emergency": emergency,
             "provider_tz": tz,
-            "clinical": clinical_chart(
-                request.user,
-                patient,
-                records_page=request.GET.get("records_page"),
-                prescriptions_page=request.GET.get("prescriptions_page"),
+            "clinical": clinical,
+            "appointment_rows": chart.appointment_rows(
+                clinical, zone=tz, can_write=can_write, write_url=write_url
             ),
-            # Visible without emergency access means an active relationship: the
-            # provider may write; emergency access is read-only.
-            "can_write": access is not None and not access.emergency,
+            "record_rows": chart.record_rows(clinical.records.object_list, zone=tz),
+            "current_prescription_rows": chart.prescription_rows(clinical.prescriptions.current),
+            "past_prescription_rows": chart.prescription_rows(clinical.prescriptions.past),
+            "write_url": write_url,
+            "can_write": can_write,
         },
     )
 

@@ -9,11 +9,13 @@ from uuid import UUID
 
 from auditlog.models import LogEntry
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from healthcare.paging import counted_page
 from patients.models import PatientProfile
 from patients.policy import has_care_relationship, patient_filter
 from patients.timezones import zone_of
@@ -21,6 +23,7 @@ from prescriptions.models import RefillRequest
 from prescriptions.selectors import (
     PrescriptionLists,
     pending_refills_of_patient,
+    prescription_page_of_patient,
     prescriptions_of_patient,
 )
 from providers.models import ProviderProfile
@@ -214,25 +217,56 @@ def clinical_chart(
     """Appointments, records, prescriptions and open refill requests of a patient.
 
     A fixed number of queries however long the patient's history: the
-    appointments are the latest few, records and past prescriptions are pages.
+    appointments are the latest few, records and past prescriptions are pages
+    (each page's rows and total in one query).
 
     The caller has already checked that `user` may open the patient's chart.
     """
     now = now or timezone.now()
-    appointments = appointments_visible_to(user).filter(patient=patient)
-    upcoming_q = Q(status=AppointmentStatus.SCHEDULED, date_time__gte=now)
-    upcoming = list(appointments.filter(upcoming_q).order_by("date_time")[:CHART_APPOINTMENTS])
-    past = list(appointments.exclude(upcoming_q).order_by("-date_time")[:CHART_APPOINTMENTS])
+    upcoming, past = _chart_appointments(patient, now)
+    records = counted_page(records_of_patient(patient), records_page, CHART_RECORDS_PAGE_SIZE)
+    _share_providers(records.object_list)
     return ClinicalChart(
         upcoming_appointments=upcoming,
         past_appointments=past,
-        records=records_page_of_patient(patient, records_page, size=CHART_RECORDS_PAGE_SIZE),
-        prescriptions=prescriptions_of_patient(patient, past_page=prescriptions_page),
+        records=records,
+        prescriptions=prescription_page_of_patient(patient, past_page=prescriptions_page),
         pending_refills=pending_refills_of_patient(patient),
         documentable_ids=frozenset(
             a.pk for a in [*upcoming, *past] if _documentable_by(a, user, now)
         ),
     )
+
+
+def _chart_appointments(
+    patient: PatientProfile, now: dt.datetime
+) -> tuple[list[Appointment], list[Appointment]]:
+    """The next few scheduled appointments (soonest first) and the latest others (newest first).
+
+    One query: each appointment is numbered within its group (upcoming or
+    not) from both ends, and only the first few of each group come back.
+    """
+    upcoming = ExpressionWrapper(
+        Q(status=AppointmentStatus.SCHEDULED, date_time__gte=now), output_field=BooleanField()
+    )
+    # The caller has checked that the user may open this patient's chart, and
+    # every appointment of a visible patient is visible: no need to plan the
+    # policy's subqueries again, nor to read the patient on every row.
+    rows = (
+        Appointment.objects.filter(patient=patient)
+        .select_related("provider__user")
+        .annotate(
+            upcoming=upcoming,
+            soonest=Window(RowNumber(), partition_by=[upcoming], order_by=F("date_time").asc()),
+            latest=Window(RowNumber(), partition_by=[upcoming], order_by=F("date_time").desc()),
+        )
+        .filter(
+            Q(upcoming=True, soonest__lte=CHART_APPOINTMENTS)
+            | Q(upcoming=False, latest__lte=CHART_APPOINTMENTS)
+        )
+    )
+    rows = sorted(rows, key=lambda a: a.date_time)
+    return [a for a in rows if a.upcoming], [a for a in reversed(rows) if not a.upcoming]
 
 
 def _documentable_by(appointment: Appointment, user: User, now: dt.datetime) -> bool:

@@ -50,7 +50,7 @@ PROVIDER_PAGES = {
     "provider dashboard": 14,
     "week calendar": 10,
     "patient list": 10,
-    "patient chart": 19,
+    "patient chart": 15,
     "conversation": 19,
     "inbox": 11,
     "refill requests": 9,

@@ -207,13 +207,14 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
 ) -> None:
     provider_client.get(_chart_url(patient))
 
-    # Session, user, second factor, profile, the patient, the relationship
-    # check and the access-log insert, plus the session's activity stamp (3);
-    # then the clinical sections: upcoming and past appointments, records (their
-    # count; no rows to read), current prescriptions and the count of past ones,
-    # open refill requests (6). records/tests/test_chart.py proves these stay
-    # fixed as the chart fills.
-    with django_assert_num_queries(17):
+    # Session, user, second factor, profile, the patient with whether a care
+    # relationship gives the access, and the access-log insert, plus the
+    # session's activity stamp (3); then the clinical sections: upcoming and past
+    # appointments (one query), a page of records and their total (one), current
+    # prescriptions, a page of past ones and their total (one), open refill
+    # requests (5). records/tests/test_chart.py proves these stay fixed as the
+    # chart fills.
+    with django_assert_num_queries(15):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200
