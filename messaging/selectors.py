@@ -16,6 +16,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -150,16 +151,26 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
     """The person whose conversation with `user` is at this id, or None (a 404) if `user` may not open it."""
     if not can_use_messaging(user):
         return None
-    may_write = Q(_messageable_q(user))
-    visible = may_write | (Q(_history_with(user)) & _readable_q(user))
-    return (
-        User.objects.filter(visible, pk=partner_id)
+    # Both answers as columns of the one row, each test built once: `may_reply`
+    # is `may_message` for the page's reply form. (As a WHERE beside the same
+    # annotation, Django would build and compile the policy's subqueries twice,
+    # which cost more than the query itself.)
+    found = (
+        User.objects.filter(pk=partner_id)
         .exclude(pk=user.pk)
         .select_related("provider_profile", "patient_profile")
-        # Whether `user` may also reply (`may_message`), answered by the same query.
-        .annotate(may_reply=ExpressionWrapper(may_write, output_field=BooleanField()))
+        .annotate(
+            may_reply=ExpressionWrapper(Q(_messageable_q(user)), output_field=BooleanField()),
+            may_read=ExpressionWrapper(
+                Q(_history_with(user)) & _readable_q(user), output_field=BooleanField()
+            ),
+        )
+        .order_by()
         .first()
     )
+    if found is None or not (found.may_reply or found.may_read):
+        return None
+    return found
 
 
 # --- Inbox -------------------------------------------------------------------------
@@ -342,11 +353,24 @@ def conversation_page(
     """The latest `size` messages (or those before message `before`), oldest first, in one query."""
     # The page knows both people: no join for the sender (see message_rows).
     rows = conversation_messages(user, partner).select_related(None)
+    sides = [
+        Message.objects.filter(sender=user, receiver=partner),
+        Message.objects.filter(sender=partner, receiver=user),
+    ]
     if before is not None:
         anchor = rows.filter(pk=before).only("id", "sent_at").first()
         if anchor is not None:
             rows = rows.filter(_before_q(anchor))
-    newest_first = list(rows.order_by("-sent_at", "-id")[: size + 1])
+            sides = [side.filter(_before_q(anchor)) for side in sides]
+    newest = ("-sent_at", "-id")
+    if connection.features.supports_slicing_ordering_in_compound:
+        # Each direction's newest from the end of its own range of the
+        # conversation index, then the two merged: reads 2 x (size + 1) rows.
+        # The OR below reads every message of the pair and sorts them (2,000
+        # for a long conversation, and growing with it).
+        mine, theirs = (side.order_by(*newest)[: size + 1] for side in sides)
+        rows = mine.union(theirs, all=True)
+    newest_first = list(rows.order_by(*newest)[: size + 1])
     has_earlier = len(newest_first) > size
     return ConversationPage(messages=newest_first[:size][::-1], has_earlier=has_earlier)
 
