@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from providers.working_hours import WorkingHours, local_day_bounds, parse_working_hours
 
 Interval = tuple[dt.datetime, dt.datetime]
+_ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ def free_slots(
     if until <= earliest:
         return []
     blocked = merge_intervals(busy)
+    count = len(blocked)
+    # Every slot lasts exactly this much real time (WorkingHours.slots_on), so its
+    # end in UTC is its start plus this: no second zone conversion per slot.
+    length = dt.timedelta(minutes=hours.slot_minutes)
     tz = hours.tz
     day = earliest.astimezone(tz).date()
     last_day = until.astimezone(tz).date()
@@ -114,15 +119,18 @@ def free_slots(
     index = 0
     while day <= last_day:
         for start, end in hours.slots_on(day):
-            start_utc, end_utc = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-            if start_utc < earliest or start_utc >= until:
+            start_utc = start.astimezone(dt.UTC)
+            if start_utc < earliest:
                 continue
-            while index < len(blocked) and blocked[index][1] <= start_utc:
+            if start_utc >= until:
+                # Slots come in time order, day after day: none of the rest is in the window.
+                return found
+            while index < count and blocked[index][1] <= start_utc:
                 index += 1
-            if index < len(blocked) and blocked[index][0] < end_utc:
+            if index < count and blocked[index][0] < start_utc + length:
                 continue
             found.append(Slot(start, end))
-        day += dt.timedelta(days=1)
+        day += _ONE_DAY
     return found
 
 

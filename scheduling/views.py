@@ -24,8 +24,9 @@ from healthcare.net import client_ip
 from patients.models import PHIResource
 from patients.policy import visible_patients
 from patients.services import phi_access_record
-from patients.timezones import viewer_zone
+from patients.timezones import viewer_zone, zone_named
 from scheduling import conf, ics
+from scheduling.display import clock, day_legend, iso, slot_id, url_for, when_text
 from scheduling.exceptions import PatientDoubleBooked, SchedulingError, SlotUnavailable
 from scheduling.forms import (
     BookingForm,
@@ -38,18 +39,19 @@ from scheduling.forms import (
     RescheduleForm,
     TimeOffForm,
 )
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from scheduling.selectors import (
+    AppointmentLine,
     active_feed_token,
     appointment_for_patient,
     appointment_for_provider,
-    appointments_of_patient,
     available_slots,
     bookable_provider,
     bookable_providers,
     calendar_of_provider,
     feed_appointments,
     feed_token_owner,
+    patient_appointment_page,
     provider_hours,
     provider_zone,
     scheduled_during,
@@ -73,6 +75,7 @@ from scheduling.slots import SlotWeek, by_week, parse_week, week_start
 
 PROVIDERS_PER_PAGE = 20
 PAST_PER_PAGE = 20
+MAX_PAGE = 10_000
 # A slot that was just taken: the page comes back with a fresh list and this status.
 CONFLICT = 409
 
@@ -168,8 +171,34 @@ def _review_context(provider: Any, form: BookingForm) -> dict[str, Any]:
     }
 
 
+def _picker_days(
+    week: SlotWeek | None, *, tz: Any, form: Form, changeable_from: dt.datetime | None
+) -> list[dict[str, Any]]:
+    """The slot picker's days and radios, each value formatted once here: a week holds
+    dozens of slots, and filters and form lookups per slot cost more than the rest."""
+    if week is None:
+        return []
+    chosen = form["slot"].value()
+    days = []
+    for day in week.days:
+        slots = []
+        for slot in day.slots:
+            key = slot.key
+            slots.append(
+                {
+                    "key": key,
+                    "id": slot_id(key),
+                    "time": clock(slot.starts_at, tz),
+                    "checked": key == chosen,
+                    "soon": changeable_from is not None and slot.starts_at < changeable_from,
+                }
+            )
+        days.append({"legend": day_legend(day.day), "slots": slots})
+    return days
+
+
 def _patient_slot_context(
-    request: HttpRequest, provider: Any, *, exclude: Appointment | None = None
+    request: HttpRequest, provider: Any, *, form: Form, exclude: Appointment | None = None
 ) -> dict[str, Any]:
     """Free slots for the patient over the whole horizon, grouped by week, one week chosen."""
     now = timezone.now()
@@ -185,14 +214,17 @@ def _patient_slot_context(
     tz = viewer_zone() or provider_zone(provider)
     last_day = now.astimezone(tz).date() + dt.timedelta(days=max(conf.horizon_days() - 1, 0))
     weeks = _weeks(slots, tz, now, last_day)
+    week = _chosen_week(weeks, request.POST.get("week") or request.GET.get("week"))
+    # Slots before this start too soon to be changed online after the first minutes.
+    changeable_from = now + conf.cancel_cutoff()
     return {
         "tz": tz,
-        # Slots before this start too soon to be changed online after the first minutes.
-        "changeable_from": now + conf.cancel_cutoff(),
+        "changeable_from": changeable_from,
         "cutoff_hours": int(conf.cancel_cutoff().total_seconds() // 3600),
         "grace_minutes": int(conf.change_grace().total_seconds() // 60),
         "weeks": weeks,
-        "week": _chosen_week(weeks, request.POST.get("week") or request.GET.get("week")),
+        "week": week,
+        "picker_days": _picker_days(week, tz=tz, form=form, changeable_from=changeable_from),
         "first_slot": slots[0] if slots else None,
         "has_hours": provider_hours(provider) is not None,
         "week_query": _query_without_week(request),
@@ -202,19 +234,71 @@ def _patient_slot_context(
 # --- Patients ------------------------------------------------------------------------
 
 
+def _page_number(value: object) -> int:
+    """The ?page= asked for; anything but a positive number is the first page
+    (and a number past any real history is capped before it reaches SQL's OFFSET)."""
+    try:
+        return min(max(int(str(value)), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _patient_rows(
+    lines: list[AppointmentLine], *, now: dt.datetime, links: bool
+) -> list[dict[str, Any]]:
+    """What the list shows of each appointment, formatted once here rather than by
+    several filters, tags and URL lookups per row in the template."""
+    viewer = viewer_zone()
+    detail = url_for("scheduling:patient-appointment-detail", "appointment_id")
+    reschedule = url_for("scheduling:patient-appointment-reschedule", "appointment_id")
+    cancel = url_for("scheduling:patient-appointment-cancel", "appointment_id")
+    types = {value: str(label) for value, label in AppointmentType.choices}
+    statuses = {value: str(label) for value, label in AppointmentStatus.choices}
+    changeable_from = now + conf.cancel_cutoff()
+    # Booked this recently: still changeable online whatever the cut-off.
+    grace_from = now - conf.change_grace()
+    rows = []
+    for line in lines:
+        tz = viewer or zone_named(line.provider_zone) or dt.UTC
+        row = {
+            "url": detail(line.pk),
+            "iso": iso(line.date_time),
+            "when": when_text(line.date_time, tz),
+            "provider": line.provider_name,
+            "type": types.get(line.type, line.type),
+            "status": line.status,
+            "status_label": statuses.get(line.status, line.status),
+            "reason": line.reason,
+        }
+        if links:
+            row["with"] = _("with %(provider)s · %(minutes)s min") % {
+                "provider": line.provider_name,
+                "minutes": line.duration_minutes,
+            }
+            if line.date_time >= changeable_from or line.created_at >= grace_from:
+                row["reschedule_url"] = reschedule(line.pk)
+                row["cancel_url"] = cancel(line.pk)
+        rows.append(row)
+    return rows
+
+
 @patient_required
 @never_cache
 @require_GET
 def patient_appointments(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    lists = appointments_of_patient(request.user, now=now)
-    past = Paginator(lists.past, PAST_PER_PAGE).get_page(request.GET.get("page"))
+    lists = patient_appointment_page(
+        request.user.patient_profile,
+        now=now,
+        page=_page_number(request.GET.get("page", 1)),
+        size=PAST_PER_PAGE,
+    )
     context = {
-        "upcoming": lists.upcoming,
-        "past": past,
-        "changeable_from": now + conf.cancel_cutoff(),
-        # Booked this recently: still changeable online whatever the cut-off.
-        "grace_from": now - conf.change_grace(),
+        "upcoming": _patient_rows(lists.upcoming, now=now, links=True),
+        "past": _patient_rows(lists.past, now=now, links=False),
+        "newer_page": lists.page - 1 if lists.page > 1 else None,
+        "page_number": lists.page,
+        "older_page": lists.page + 1 if lists.has_older else None,
     }
     return render(request, "scheduling/patient_appointments.html", context)
 
@@ -245,7 +329,9 @@ def patient_book_provider(request: HttpRequest, provider_id: UUID) -> HttpRespon
     step = request.POST.get("step", "")
     if request.method == "POST" and form.is_valid() and step == "review":
         # Nothing is held yet: the confirmation books, or says the time was taken meanwhile.
-        return render(request, "scheduling/patient_book_review.html", _review_context(provider, form))
+        return render(
+            request, "scheduling/patient_book_review.html", _review_context(provider, form)
+        )
     if request.method == "POST" and form.is_valid() and step == "edit":
         pass  # back from the review to the picker, with the choices kept
     elif request.method == "POST" and form.is_valid():
@@ -269,7 +355,11 @@ def patient_book_provider(request: HttpRequest, provider_id: UUID) -> HttpRespon
             return redirect("scheduling:patient-appointment-detail", appointment_id=appointment.pk)
     elif request.method == "POST":
         status = 400
-    context = {"provider": provider, "form": form, **_patient_slot_context(request, provider)}
+    context = {
+        "provider": provider,
+        "form": form,
+        **_patient_slot_context(request, provider, form=form),
+    }
     return render(request, "scheduling/patient_book_provider.html", context, status=status)
 
 
@@ -342,7 +432,7 @@ def patient_appointment_reschedule(request: HttpRequest, appointment_id: UUID) -
         "appointment": appointment,
         "provider": appointment.provider,
         "form": form,
-        **_patient_slot_context(request, appointment.provider, exclude=appointment),
+        **_patient_slot_context(request, appointment.provider, form=form, exclude=appointment),
     }
     return render(request, "scheduling/patient_appointment_reschedule.html", context, status=status)
 
@@ -569,7 +659,12 @@ def provider_appointment_cancel(request: HttpRequest, appointment_id: UUID) -> H
 
 
 def _provider_week(
-    request: HttpRequest, provider: Any, *, patient: Any = None, exclude: Any = None
+    request: HttpRequest,
+    provider: Any,
+    *,
+    form: Form,
+    patient: Any = None,
+    exclude: Any = None,
 ) -> dict[str, Any]:
     """One week of the provider's free slots (any week up to their horizon)."""
     now = timezone.now()
@@ -595,6 +690,7 @@ def _provider_week(
     return {
         "tz": tz,
         "week": week,
+        "picker_days": _picker_days(week, tz=tz, form=form, changeable_from=None),
         "previous_week": monday - dt.timedelta(days=7) if monday > this_monday else None,
         "next_week": monday + dt.timedelta(days=7) if monday < last_monday else None,
         "has_hours": provider_hours(provider) is not None,
@@ -619,7 +715,11 @@ def provider_appointment_reschedule(request: HttpRequest, appointment_id: UUID) 
         "appointment": appointment,
         "form": form,
         **_provider_week(
-            request, appointment.provider, patient=appointment.patient, exclude=appointment
+            request,
+            appointment.provider,
+            form=form,
+            patient=appointment.patient,
+            exclude=appointment,
         ),
     }
     return render(
@@ -675,7 +775,7 @@ def provider_book(request: HttpRequest) -> HttpResponse:
             return _back_to_detail(appointment)
     elif request.method == "POST":
         status = 400
-    context = {"form": form, **_provider_week(request, provider)}
+    context = {"form": form, **_provider_week(request, provider, form=form)}
     return render(request, "scheduling/provider_book.html", context, status=status)
 
 

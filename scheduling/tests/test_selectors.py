@@ -56,11 +56,13 @@ def test_the_calendar_covers_a_23_hour_day(provider, patient) -> None:
     assert calendar.days[0].appointments == [night]
 
 
-def test_available_slots_take_two_queries(provider, patient, django_assert_num_queries) -> None:
+def test_available_slots_take_one_query(provider, patient, django_assert_num_queries) -> None:
     appointment_create(patient=patient, provider=provider, date_time=at(MONDAY, 9))
-    with django_assert_num_queries(2):
+    block(provider, at(MONDAY, 10), at(MONDAY, 11))
+    with django_assert_num_queries(1):
         slots = available_slots(provider, now=at(MONDAY, 0), patient=patient)
-    assert slots[0].starts_at == at(MONDAY, 9, 30)
+    # Neither the appointment nor the time off is offered.
+    assert [s.starts_at for s in slots[:2]] == [at(MONDAY, 9, 30), at(MONDAY, 11)]
 
 
 def test_cancelled_and_finished_appointments_hold_no_time(provider, patient) -> None:
