@@ -148,3 +148,35 @@ class InteractionRollupState(models.Model):
 
     def __str__(self) -> str:
         return f"complete through {self.complete_through}"
+
+
+class ConversationRollup(models.Model):
+    """Each conversation's last closed day (of settings.TIME_ZONE) with an exchange, and
+    with an exchange that completed a task: for staff analytics.
+
+    A conversation may span days, so distinct conversations do not add up per day.
+    But a conversation has an exchange on or after a day exactly when its last one
+    is on or after it: counting these rows from the period's first day gives the
+    period's distinct conversations (and those that completed a task) of the closed
+    days through an index, without reading a month of exchanges. The scheduled
+    rollup keeps them with the daily counts; the open days are counted live.
+    Not PHI: a random id and two dates.
+    """
+
+    conversation_id = models.UUIDField(primary_key=True)
+    last_day = models.DateField()
+    last_completed_day = models.DateField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ai_conversation_rollup"
+        indexes = [
+            # Both counts read the index alone: the rows on or after the first day.
+            models.Index(
+                fields=["last_day"],
+                include=["last_completed_day"],
+                name="ai_conversation_rollup_day_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.last_day} (completed {self.last_completed_day})"

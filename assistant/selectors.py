@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from accounts.models import Role, User
 from assistant.models import (
     COMPLETED_TASKS,
     AIInteraction,
+    ConversationRollup,
     InteractionDailyCount,
     InteractionOutcome,
     InteractionRollupState,
@@ -202,11 +203,11 @@ class AssistantAnalytics:
         return self._share(self.acted)
 
     @property
-    def low_confidence_patient_ids(self) -> list[Any]:
-        """The patients whose words are in the low-confidence list (their PHI is shown)."""
-        return list(
-            dict.fromkeys(i.patient_id for i in self.low_confidence if i.patient_id is not None)
-        )
+    def low_confidence_patients(self) -> list[PatientProfile]:
+        """The patients whose words are in the low-confidence list (their PHI is shown), for
+        the access log: their ids from the list's own query, no profile read again."""
+        people = {i.patient_id: i.user_id for i in self.low_confidence if i.patient_id is not None}
+        return [PatientProfile(pk=pk, user_id=user_id) for pk, user_id in people.items()]
 
 
 def rollup_time_zone() -> ZoneInfo:
@@ -236,14 +237,41 @@ def interaction_day_counts(rows: QuerySet[AIInteraction], *, tz: ZoneInfo) -> li
     )
 
 
+def conversation_last_days(rows: QuerySet[AIInteraction], *, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Each conversation of `rows` with its last day (in `tz`) among them, and its last day
+    with a completed task (None without one): the grain of ConversationRollup."""
+    day = TruncDate("interaction_timestamp", tzinfo=tz)
+    return list(
+        rows.filter(conversation_id__isnull=False)
+        .values("conversation_id")
+        .annotate(
+            last_day=Max(day),
+            last_completed_day=Max(day, filter=Q(outcome__in=list(COMPLETED_TASKS))),
+        )
+        .order_by()
+    )
+
+
+def _conversation_counts(rows: QuerySet[AIInteraction]) -> dict[str, int]:
+    """Distinct conversations of `rows`, and those of them with a completed task there."""
+    counts = rows.aggregate(
+        conversations=Count("conversation_id", distinct=True),
+        completed=Count(
+            "conversation_id", distinct=True, filter=Q(outcome__in=list(COMPLETED_TASKS))
+        ),
+    )
+    return {name: value or 0 for name, value in counts.items()}
+
+
 def _rolled_up_counts(
     rows: QuerySet[AIInteraction], *, tz: ZoneInfo, first_day: dt.date, last_day: dt.date
-) -> list[dict[str, Any]]:
-    """The period's counts: closed days from the rollup table, the rest live (3 queries)."""
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The period's counts and conversations: closed days from the rollup tables, the rest
+    live (5 queries, none reading the closed days' exchanges)."""
     state = InteractionRollupState.objects.filter(pk=1).values_list("complete_through", flat=True)
     complete_through = state.first()
     if complete_through is None or complete_through < first_day:
-        return interaction_day_counts(rows, tz=tz)
+        return interaction_day_counts(rows, tz=tz), _conversation_counts(rows)
     closed = list(
         InteractionDailyCount.objects.filter(
             day__gte=first_day, day__lte=min(complete_through, last_day)
@@ -259,7 +287,29 @@ def _rolled_up_counts(
         )
     )
     after = dt.datetime.combine(complete_through + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return closed + interaction_day_counts(rows.filter(interaction_timestamp__gte=after), tz=tz)
+    live = rows.filter(interaction_timestamp__gte=after)
+    # A conversation has an exchange in the period's closed days exactly when its last
+    # closed day is in the period (and likewise for a completed task).
+    in_period = ConversationRollup.objects.filter(last_day__gte=first_day)
+    conversations = in_period.aggregate(
+        conversations=Count("pk"),
+        completed=Count("pk", filter=Q(last_completed_day__gte=first_day)),
+    )
+    # The open days' conversations that the closed days have not counted already.
+    counted = in_period.filter(pk=OuterRef("conversation_id"))
+    completed = Q(outcome__in=list(COMPLETED_TASKS))
+    more = live.aggregate(
+        conversations=Count("conversation_id", distinct=True, filter=~Exists(counted)),
+        completed=Count(
+            "conversation_id",
+            distinct=True,
+            filter=completed & ~Exists(counted.filter(last_completed_day__gte=first_day)),
+        ),
+    )
+    return closed + interaction_day_counts(live, tz=tz), {
+        name: (conversations[name] or 0) + (more[name] or 0)
+        for name in ("conversations", "completed")
+    }
 
 
 def assistant_analytics(
@@ -277,11 +327,13 @@ def assistant_analytics(
     since = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
     rows = interactions_for_analytics(user).filter(interaction_timestamp__gte=since)
     if is_verified_staff(user) and tz.key == rollup_time_zone().key:
-        counts = _rolled_up_counts(rows, tz=tz, first_day=first_day, last_day=last_day)
+        counts, conversations = _rolled_up_counts(
+            rows, tz=tz, first_day=first_day, last_day=last_day
+        )
     else:
         # A panel's rows through the (user, time) index; a rollup per provider and zone
         # would be larger than what it saves.
-        counts = interaction_day_counts(rows, tz=tz)
+        counts, conversations = interaction_day_counts(rows, tz=tz), _conversation_counts(rows)
 
     per_day: dict[dt.date, list[int]] = {}
     per_intent: dict[str, int] = {}
@@ -307,22 +359,30 @@ def assistant_analytics(
         n, booked, passed = per_day.get(day, (0, 0, 0))
         day_counts.append(DayCount(day=day, interactions=n, appointments=booked, transfers=passed))
 
-    conversations = rows.aggregate(
-        conversations=Count("conversation_id", distinct=True),
-        completed=Count(
-            "conversation_id", distinct=True, filter=Q(outcome__in=list(COMPLETED_TASKS))
-        ),
-    )
     intents = [
         IntentCount(intent=intent, count=n, share=n / total if total else 0.0)
         for intent, n in sorted(per_intent.items(), key=lambda item: (-item[1], item[0]))
     ]
-    low_confidence = list(
+    # The newest ids first, on their own: joined to the people, the planner walks the whole
+    # practice's month backwards through the time index to find a panel's 25 rows.
+    newest = (
         rows.filter(confidence_score__lt=LOW_CONFIDENCE)
         .exclude(detected_intent="emergency")
-        .select_related("user")
-        .annotate(patient_id=F("user__patient_profile__pk"))
-        .order_by("-interaction_timestamp")[:LOW_CONFIDENCE_LISTED]
+        .order_by("-interaction_timestamp")
+        .values("pk")[:LOW_CONFIDENCE_LISTED]
+    )
+    low_confidence = list(
+        AIInteraction.objects.filter(pk__in=newest)
+        .only(
+            "user_id",
+            "input_text",
+            "response_text",
+            "detected_intent",
+            "confidence_score",
+            "interaction_timestamp",
+        )
+        .annotate(full_name=F("user__full_name"), patient_id=F("user__patient_profile__pk"))
+        .order_by("-interaction_timestamp")
     )
     return AssistantAnalytics(
         first_day=first_day,
@@ -344,13 +404,6 @@ def assistant_analytics(
             )
             for value, label in InteractionOutcome.choices
         ],
-        conversations=conversations["conversations"] or 0,
-        completed_conversations=conversations["completed"] or 0,
+        conversations=conversations["conversations"],
+        completed_conversations=conversations["completed"],
     )
-
-
-def patients_by_id(ids: list[Any]) -> list[PatientProfile]:
-    """The patient profiles of `ids` (for the access log), without their encrypted fields."""
-    if not ids:
-        return []
-    return list(PatientProfile.objects.filter(pk__in=ids).defer("ssn", "ssn_hash"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +17,7 @@ from assistant import conf
 from assistant.dialogue import Dialogue, DialogueState, Reply
 from assistant.models import (
     AIInteraction,
+    ConversationRollup,
     InteractionDailyCount,
     InteractionOutcome,
     InteractionRollupState,
@@ -139,7 +142,8 @@ def interactions_roll_up(*, now: dt.datetime | None = None) -> int:
     InteractionDailyCount; return the number of days counted.
 
     One GROUP BY over the days' rows through the time index, one DELETE, one
-    bulk INSERT; idempotent (a day is replaced, never added to).
+    bulk INSERT; idempotent (a day is replaced, never added to). The conversations
+    of those days move to their last day in ConversationRollup (a maximum: idempotent too).
     """
     from assistant.selectors import interaction_day_counts, rollup_time_zone
 
@@ -167,9 +171,56 @@ def interactions_roll_up(*, now: dt.datetime | None = None) -> int:
         InteractionDailyCount.objects.bulk_create(
             InteractionDailyCount(**row) for row in interaction_day_counts(rows, tz=tz)
         )
+        _conversations_roll_up(rows, tz=tz, first_run=state is None)
     if state is None:
         InteractionRollupState.objects.create(pk=1, complete_through=through)
     elif through > state.complete_through:
         state.complete_through = through
         state.save(update_fields=["complete_through"])
     return max((through - start).days + 1, 0)
+
+
+# Conversations merged with their earlier rollup rows per query (an IN list of ids).
+_CONVERSATION_BATCH = 1000
+
+
+def _conversations_roll_up(rows: QuerySet[AIInteraction], *, tz: ZoneInfo, first_run: bool) -> None:
+    """Each conversation of `rows` (the days being counted) gets its last day, and last day
+    with a completed task, of those days or of its earlier rollup row, whichever is later."""
+    from assistant.selectors import conversation_last_days
+
+    counted = conversation_last_days(rows, tz=tz)
+    for start in range(0, len(counted), _CONVERSATION_BATCH):
+        batch = counted[start : start + _CONVERSATION_BATCH]
+        earlier: dict[Any, tuple[dt.date, dt.date | None]] = (
+            {}
+            if first_run
+            else {
+                pk: (last, completed)
+                for pk, last, completed in ConversationRollup.objects.filter(
+                    pk__in=[row["conversation_id"] for row in batch]
+                ).values_list("conversation_id", "last_day", "last_completed_day")
+            }
+        )
+        merged = []
+        for row in batch:
+            last, completed = row["last_day"], row["last_completed_day"]
+            if row["conversation_id"] in earlier:
+                before, completed_before = earlier[row["conversation_id"]]
+                last = max(last, before)
+                completed = max(
+                    (d for d in (completed, completed_before) if d is not None), default=None
+                )
+            merged.append(
+                ConversationRollup(
+                    conversation_id=row["conversation_id"],
+                    last_day=last,
+                    last_completed_day=completed,
+                )
+            )
+        ConversationRollup.objects.bulk_create(
+            merged,
+            update_conflicts=True,
+            unique_fields=["conversation_id"],
+            update_fields=["last_day", "last_completed_day"],
+        )

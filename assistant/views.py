@@ -18,15 +18,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import portal_required
 from accounts.models import Role
-from assistant.charts import daily_chart, intent_chart
+from assistant.charts import daily_chart, daily_table_rows, intent_chart, outcome_table_rows
 from assistant.conversation import LAST_REPLY_KEY, STATE_KEY
 from assistant.forms import RecordingForm, UtteranceForm
+from assistant.models import AIInteraction
 from assistant.nlu.intents import INTENT_LABELS, Intent, warm_up
 from assistant.redaction import redact_for
 from assistant.selectors import (
@@ -34,7 +37,6 @@ from assistant.selectors import (
     assistant_analytics,
     current_conversation,
     is_verified_staff,
-    patients_by_id,
     speech_vocabulary,
 )
 from assistant.services import UtteranceInvalid, conversation_of, utterance_respond
@@ -192,6 +194,19 @@ def _intent_label(value: str) -> str:
         return value
 
 
+def _review_row(interaction: AIInteraction, tz: ZoneInfo) -> dict[str, str]:
+    """One low-confidence utterance as the page shows it, formatted once here: per-row
+    template filters (zone, date, truncation) cost more than the rest of the page."""
+    return {
+        "when": date_format(interaction.interaction_timestamp.astimezone(tz), "j M H:i"),
+        "who": interaction.full_name,
+        "said": interaction.input_text,
+        "label": _intent_label(interaction.detected_intent),
+        "percent": str(round(interaction.confidence_score * 100)),
+        "answer": Truncator(interaction.response_text).chars(160),
+    }
+
+
 @staff_or_provider_required
 @never_cache
 @require_GET
@@ -204,7 +219,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
     # logged for every patient on the page in one INSERT.
     phi_access_record_many(
         accessor=user,
-        patients=patients_by_id(figures.low_confidence_patient_ids),
+        patients=figures.low_confidence_patients,
         resource=PHIResource.ASSISTANT,
         ip_address=client_ip(request),
     )
@@ -214,8 +229,10 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "tz": tz,
         "figures": figures,
         "daily": daily_chart(figures.days),
+        "daily_rows": daily_table_rows(figures.days),
+        "outcome_rows": outcome_table_rows(figures.outcomes),
         "intent_chart": intent_chart(figures.intents, label=_intent_label),
-        "low_confidence": [(i, _intent_label(i.detected_intent)) for i in figures.low_confidence],
+        "low_confidence": [_review_row(i, tz) for i in figures.low_confidence],
         "low_confidence_percent": round(LOW_CONFIDENCE * 100),
     }
     return render(request, "assistant/analytics.html", context)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from assistant.models import InteractionDailyCount, InteractionRollupState
+from assistant.models import ConversationRollup, InteractionDailyCount, InteractionRollupState
 from assistant.selectors import assistant_analytics
 from assistant.services import interaction_log, interactions_roll_up
 
@@ -148,3 +148,45 @@ def test_the_staff_page_reads_a_fixed_number_of_queries_with_the_rollup(
     fill(patient, other_patient, provider, now=now, spread=20)
     interactions_roll_up(now=now)
     assert measure() == few
+
+
+def test_a_conversation_that_goes_on_after_midnight_is_counted_once(staff, patient) -> None:
+    today = dt.datetime.combine(timezone.now().astimezone(TZ).date(), dt.time.min, tzinfo=TZ)
+    now = max(timezone.now(), today + dt.timedelta(minutes=5))  # after today's exchanges
+    started, finished = uuid.uuid4(), uuid.uuid4()
+    # Two days ago, yesterday (both closed) and today (live) in one conversation that
+    # completes a task only today; another completed on a closed day and resumed today.
+    for days, outcome in ((2, "clarification"), (1, "clarification"), (0, "booked")):
+        log(
+            patient.user,
+            "book_appointment",
+            0.9,
+            at=today - dt.timedelta(days=days) + dt.timedelta(minutes=1),
+            outcome=outcome,
+            conversation_id=started,
+        )
+    for days, outcome in ((1, "cancelled"), (0, "answered")):
+        log(
+            patient.user,
+            "cancel_appointment",
+            0.9,
+            at=today - dt.timedelta(days=days) + dt.timedelta(minutes=2),
+            outcome=outcome,
+            conversation_id=finished,
+        )
+    live = assistant_analytics(staff, tz=TZ, now=now)
+    assert (live.conversations, live.completed_conversations) == (2, 2)
+
+    interactions_roll_up(now=now)
+    assert ConversationRollup.objects.count() == 2
+    rolled = assistant_analytics(staff, tz=TZ, now=now)
+    assert (rolled.conversations, rolled.completed_conversations) == (2, 2)
+    # A day later both conversations are closed, and still counted once each.
+    tomorrow = now + dt.timedelta(days=1)
+    interactions_roll_up(now=tomorrow)
+    assert set(ConversationRollup.objects.values_list("last_day", "last_completed_day")) == {
+        (today.date(), today.date()),
+        (today.date(), (today - dt.timedelta(days=1)).date()),
+    }
+    later = assistant_analytics(staff, tz=TZ, now=tomorrow)
+    assert (later.conversations, later.completed_conversations) == (2, 2)
