@@ -7,7 +7,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,7 @@ from healthcare.net import client_ip
 from messaging.middleware import unread_count_of
 from patients.services import phi_access_record
 from prescriptions.selectors import pending_refill_count_for_provider, pending_refills_for_provider
-from providers import chart
+from providers import display
 from providers.forms import (
     EmergencyAccessForm,
     PatientSearchForm,
@@ -32,7 +31,7 @@ from providers.forms import (
 from providers.selectors import (
     active_emergency_access,
     chart_patient,
-    patients_of_provider_matching,
+    patient_list_page,
     provider_dashboard,
     provider_timezone,
 )
@@ -97,10 +96,18 @@ def profile(request: HttpRequest) -> HttpResponse:
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    patients = patients_of_provider_matching(request.user.provider_profile, query)
-    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = patient_list_page(
+        request.user.provider_profile, query, request.GET.get("page"), PATIENTS_PER_PAGE
+    )
     return render(
-        request, "providers/patient_list.html", {"form": form, "query": query, "page": page}
+        request,
+        "providers/patient_list.html",
+        {
+            "form": form,
+            "query": query,
+            "page": page,
+            "patient_rows": display.patient_rows(page.object_list),
+        },
     )
 
 
@@ -140,12 +147,12 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "emergency": emergency,
             "provider_tz": tz,
             "clinical": clinical,
-            "appointment_rows": chart.appointment_rows(
+            "appointment_rows": display.appointment_rows(
                 clinical, zone=tz, can_write=can_write, write_url=write_url
             ),
-            "record_rows": chart.record_rows(clinical.records.object_list, zone=tz),
-            "current_prescription_rows": chart.prescription_rows(clinical.prescriptions.current),
-            "past_prescription_rows": chart.prescription_rows(clinical.prescriptions.past),
+            "record_rows": display.record_rows(clinical.records.object_list, zone=tz),
+            "current_prescription_rows": display.prescription_rows(clinical.prescriptions.current),
+            "past_prescription_rows": display.prescription_rows(clinical.prescriptions.past),
             "write_url": write_url,
             "can_write": can_write,
         },

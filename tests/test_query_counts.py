@@ -49,7 +49,7 @@ PATIENT_PAGES = {
 PROVIDER_PAGES = {
     "provider dashboard": 14,
     "week calendar": 10,
-    "patient list": 10,
+    "patient list": 9,
     "patient chart": 15,
     "conversation": 19,
     "inbox": 11,

@@ -1,6 +1,6 @@
-"""What each row of the patient chart shows, worked out once per page.
+"""What each row of the provider's pages shows (chart, patient list), worked out once per page.
 
-The chart lists a few dozen rows; through template filters each row would pay
+A page lists a few dozen rows; through template filters each row would pay
 for several lookups, a zone conversion, date formats and a URL reversal. Here
 each row becomes a plain dict of the strings the template prints (it escapes
 them as it would the model's fields), so the HTML is the same.
@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from django.urls import reverse
-from django.utils import formats
+from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 
 from patients.timezones import DEFAULT_FORMAT, format_in_zone
@@ -24,7 +24,6 @@ from records.selectors import ClinicalChart
 Row = dict[str, Any]
 
 _PLACEHOLDER = UUID(int=0)
-DAY_FORMAT = "j M Y"
 
 
 class _UrlOf:
@@ -42,7 +41,13 @@ class _UrlOf:
 
 
 def _day(value: dt.date) -> str:
-    return formats.date_format(value, DAY_FORMAT)
+    # As the `date:"j M Y"` filter ("3 Jun 2025") without parsing the format for every date.
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year:04d}"
+
+
+def _birthday(value: dt.date) -> str:
+    # As `date:"M j, Y"`: "Jun 3, 2025".
+    return f"{MONTHS_3[value.month].title()} {value.day}, {value.year:04d}"
 
 
 def _iso(value: dt.datetime) -> str:
@@ -116,3 +121,18 @@ def prescription_rows(prescriptions: list[Prescription]) -> list[Row]:
             }
         )
     return rows
+
+
+def patient_rows(patients: list[dict[str, Any]]) -> list[Row]:
+    """The patient list's rows (see providers.selectors.patient_list_page), each linking to the chart."""
+    url = _UrlOf("providers:patient-chart", "patient_id")
+    return [
+        {
+            "url": url(p["pk"]),
+            "name": p["full_name"],
+            "born": _birthday(p["date_of_birth"]),
+            "phone": p["phone_number"] or "—",
+            "email": p["email"],
+        }
+        for p in patients
+    ]
