@@ -70,6 +70,34 @@ def records_page_of_patient(
     return page
 
 
+def record_list_page(
+    patient: PatientProfile, number: object = 1, *, size: int = RECORDS_PAGE_SIZE
+) -> Page:
+    """One page of the patient's records as the list shows them, newest first, in one query.
+
+    Plain values (the page's columns only, the total riding along as a window):
+    the list shows no encrypted or clinical field but the diagnosis and treatment.
+    """
+    rows = MedicalRecord.objects.filter(patient=patient).order_by(
+        "-record_date", "-created_at", "-pk"
+    )
+    return counted_page(
+        rows.values(
+            "pk",
+            "record_date",
+            "diagnosis",
+            "treatment",
+            "provider_id",
+            "provider__credentials",
+            "provider__working_hours",
+            "provider__user__full_name",
+            "appointment__date_time",
+        ),
+        number,
+        size,
+    )
+
+
 def _share_providers(records: Any) -> None:
     # One provider object per author, not one per row: each row's copy would
     # work out the provider's zone from its working hours again.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -9,7 +11,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,7 +24,7 @@ from healthcare.net import client_ip
 from patients.models import PatientProfile, PHIResource
 from patients.selectors import patient_for_user
 from patients.services import phi_access_record
-from patients.timezones import zone_of
+from patients.timezones import format_in_zone, zone_of
 from providers.selectors import active_emergency_access
 from records.exceptions import NotAllowed
 from records.forms import MedicalRecordForm, add_service_errors
@@ -29,7 +34,7 @@ from records.selectors import (
     linkable_appointments,
     medical_record_for_user,
     medical_record_history,
-    records_page_of_patient,
+    record_list_page,
     writable_patient,
 )
 from records.services import medical_record_update, medical_record_write
@@ -37,14 +42,52 @@ from records.services import medical_record_update, medical_record_write
 BAD_INPUT = 400
 
 
+@dataclass(frozen=True)
+class RecordListRow:
+    """One record of the patient's list, every value formatted once (no filters per row)."""
+
+    pk: UUID
+    url: str
+    date: str
+    title: str
+    author: str
+    appointment: str
+    treatment: str
+
+
+def _record_list_row(row: dict[str, Any], zones: dict[Any, dt.tzinfo]) -> RecordListRow:
+    provider = row["provider__user__full_name"]
+    if row["provider__credentials"]:
+        provider = f"{provider}, {row['provider__credentials']}"
+    appointment = ""
+    if row["appointment__date_time"] is not None:
+        # The provider's zone, as on every page about the visit (the viewer's own, if set).
+        if row["provider_id"] not in zones:
+            hours = row["provider__working_hours"]
+            zones[row["provider_id"]] = zone_of(
+                hours.get("timezone") if isinstance(hours, dict) else None
+            )
+        when = format_in_zone(row["appointment__date_time"], zones[row["provider_id"]])
+        appointment = _("Appointment of %(when)s") % {"when": when}
+    return RecordListRow(
+        pk=row["pk"],
+        url=reverse("records:record-detail", kwargs={"record_id": row["pk"]}),
+        date=date_format(row["record_date"], "j M Y"),
+        title=Truncator(row["diagnosis"]).chars(80) if row["diagnosis"] else _("Visit"),
+        author=_("With %(provider)s") % {"provider": provider},
+        appointment=appointment,
+        treatment=Truncator(row["treatment"]).chars(160) if row["treatment"] else "",
+    )
+
+
 @patient_required
 @never_cache
 @require_GET
 def patient_record_list(request: HttpRequest) -> HttpResponse:
-    page = records_page_of_patient(request.user.patient_profile, request.GET.get("page"))
-    return render(
-        request, "records/patient_record_list.html", {"records": page.object_list, "page": page}
-    )
+    page = record_list_page(request.user.patient_profile, request.GET.get("page"))
+    zones: dict[Any, dt.tzinfo] = {}
+    records = [_record_list_row(row, zones) for row in page.object_list]
+    return render(request, "records/patient_record_list.html", {"records": records, "page": page})
 
 
 @patient_required
