@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 
 from auditlog.cid import get_cid
 from auditlog.models import LogEntry
@@ -159,32 +160,58 @@ def message_mark_read(*, message: Message, at: dt.datetime | None = None) -> Mes
     return message
 
 
+@dataclass(frozen=True)
+class MarkedRead:
+    ids: list[uuid.UUID]  # the messages just marked read
+    unread_left: int | None  # the reader's unread messages now, where it came for free
+
+
 @transaction.atomic
 def conversation_mark_read(
     *, reader: User, partner: User, ip_address: str | None = None
 ) -> list[uuid.UUID]:
     """Mark everything `partner` sent to `reader` read, and tell `partner` after commit.
 
+    Returns the ids that were marked. See `conversation_mark_read_counting`.
+    """
+    return conversation_mark_read_counting(
+        reader=reader, partner=partner, ip_address=ip_address
+    ).ids
+
+
+@transaction.atomic
+def conversation_mark_read_counting(
+    *, reader: User, partner: User, ip_address: str | None = None
+) -> MarkedRead:
+    """`conversation_mark_read`, also answering how many messages the reader has unread after it.
+
     Opening a conversation calls this, so it costs the same with or without
     anything waiting: on PostgreSQL one statement does it all (the UPDATE of
     the messages, of the conversation's unread count and the INSERT of their
     audit entries; auditlog's signals do not see a bulk update, so the
-    entries are written here, with the reader as actor). Elsewhere one SELECT
-    and, when something was waiting, an UPDATE of each table and one INSERT.
-    Returns the ids that were marked.
+    entries are written here, with the reader as actor), and counts the
+    reader's unread messages left, which the page's badge shows. Elsewhere
+    one SELECT and, when something was waiting, an UPDATE of each table and
+    one INSERT; the unread count is then left to whoever shows it (None).
     """
     now = timezone.now()
     if connection.vendor == "postgresql":
-        ids = _mark_read_in_one_statement(
+        marked = _mark_read_in_one_statement(
             reader=reader, partner=partner, at=now, ip_address=ip_address
         )
     else:
-        ids = _mark_read_step_by_step(reader=reader, partner=partner, at=now, ip_address=ip_address)
+        marked = MarkedRead(
+            ids=_mark_read_step_by_step(
+                reader=reader, partner=partner, at=now, ip_address=ip_address
+            ),
+            unread_left=None,
+        )
+    ids = marked.ids
     if ids:
         transaction.on_commit(
             lambda: push.messages_read(reader=reader, partner=partner, ids=ids, at=now)
         )
-    return ids
+    return marked
 
 
 def _mark_read_step_by_step(
@@ -228,13 +255,17 @@ WITH marked AS (
         %(action)s, %(changes)s::jsonb, '', %(reader)s, %(email)s, %(ip)s::inet, %(at)s, %(cid)s
     FROM marked
 )
-SELECT id FROM marked
+SELECT
+    ARRAY(SELECT id FROM marked),
+    -- The snapshot is from before the UPDATE: what was unread, less what it marked.
+    (SELECT COUNT(*) FROM {messages} WHERE receiver_id = %(reader)s AND NOT read)
+    - (SELECT COUNT(*) FROM marked)
 """
 
 
 def _mark_read_in_one_statement(
     *, reader: User, partner: User, at: dt.datetime, ip_address: str | None
-) -> list[uuid.UUID]:
+) -> MarkedRead:
     sql = _MARK_READ.format(
         messages=connection.ops.quote_name(Message._meta.db_table),
         conversations=connection.ops.quote_name(Conversation._meta.db_table),
@@ -254,7 +285,8 @@ def _mark_read_in_one_statement(
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        ids, unread_left = cursor.fetchone()
+    return MarkedRead(ids=list(ids), unread_left=unread_left)
 
 
 def _read_changes(at: dt.datetime) -> dict[str, list[str]]:

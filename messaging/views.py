@@ -33,7 +33,12 @@ from messaging.selectors import (
     refusal_reason,
     unread_count,
 )
-from messaging.services import MessageNotAllowed, conversation_mark_read, message_send
+from messaging.services import (
+    MessageNotAllowed,
+    conversation_mark_read,
+    conversation_mark_read_counting,
+    message_send,
+)
 from patients.services import phi_access_record
 from patients.templatetags.zoned_time import iso as iso_utc
 
@@ -164,7 +169,13 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
 
     # Opening the conversation is reading it: the other side's messages become read.
-    conversation_mark_read(reader=request.user, partner=partner, ip_address=client_ip(request))
+    marked = conversation_mark_read_counting(
+        reader=request.user, partner=partner, ip_address=client_ip(request)
+    )
+    if marked.unread_left is not None and isinstance(getattr(request, "portal_badges", None), dict):
+        # The navigation's badge (UnreadBadgeMiddleware) counts lazily; the
+        # count after marking came with the marking, so the badge need not ask.
+        request.portal_badges["messages"] = marked.unread_left
     before = _uuid_or_none(request.GET.get("before"))
     page = conversation_page(request.user, partner, before=before)
     rows = message_rows(request.user, partner, page.messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -11,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from messaging.models import MESSAGE_MAX_LENGTH, Message
 from messaging.push import user_group
@@ -187,10 +189,21 @@ def test_marking_read_is_audited_per_message_with_the_reader(patient, provider) 
         object_pk__in=[str(m.pk) for m in theirs], action=LogEntry.Action.UPDATE
     )
     assert entries.count() == 2
+    by_pk = {str(m.pk): m for m in theirs}
     for entry in entries:
         assert entry.actor == provider.user
+        assert entry.actor_email == provider.user.email
         assert entry.remote_addr == "10.1.2.3"
         assert entry.changes["read"] == ["False", "True"]
+        # The entry names the message as auditlog would for a save() of it.
+        message = by_pk[entry.object_pk]
+        message.refresh_from_db()
+        assert entry.object_repr == str(message)
+        assert entry.changes["read_at"] == [
+            "None",
+            str(timezone.make_naive(message.read_at, dt.UTC)),
+        ]
+        assert entry.content_type.model_class() is Message
 
 
 def test_nothing_to_mark_writes_nothing(patient, provider) -> None:

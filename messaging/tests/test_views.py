@@ -123,6 +123,40 @@ def test_inbox_lists_conversations_newest_first_with_unread_counts_and_no_conten
     assert '<span class="badge" data-badge="messages">2</span>' in page
 
 
+def test_the_inbox_shows_windows_of_conversations_newest_first(
+    provider_client: Client, provider, make_patient_of, monkeypatch
+) -> None:
+    monkeypatch.setattr("messaging.views.INBOX_PAGE_SIZE", 2)
+    people = [make_patient_of(provider, name=f"Window Person{n}") for n in range(3)]
+    for n, person in enumerate(people):
+        message_create(
+            sender=person.user,
+            receiver=provider.user,
+            content="Hello",
+            sent_at=T0 + dt.timedelta(minutes=n),
+        )
+
+    first = _page(provider_client.get(reverse("messaging:inbox")))
+    assert re.findall(r"data-partner-name>([^<]+)</a>", first) == [
+        "Window Person2",
+        "Window Person1",
+    ]
+    assert 'data-live="true"' in first and ">Newest<" not in first
+    older = re.search(r'href="(\?before=[^"]+)">Older<', first)
+    assert older is not None
+
+    second = _page(provider_client.get(reverse("messaging:inbox") + html.unescape(older[1])))
+    assert re.findall(r"data-partner-name>([^<]+)</a>", second) == ["Window Person0"]
+    assert 'data-live="false"' in second and ">Older<" not in second
+    assert f'href="{reverse("messaging:inbox")}">Newest<' in second
+    # A cursor that is not one shows the newest window.
+    again = _page(provider_client.get(reverse("messaging:inbox") + "?before=nonsense"))
+    assert re.findall(r"data-partner-name>([^<]+)</a>", again) == [
+        "Window Person2",
+        "Window Person1",
+    ]
+
+
 def test_the_mark_read_form_works_without_javascript(
     patient_client: Client, patient, provider
 ) -> None:
@@ -228,6 +262,21 @@ def test_opening_a_conversation_marks_the_other_sides_messages_read(
         rf'id="m-{question.pk}".*?data-status data-read="(\w+)">(\w+)', patient_page, re.S
     )
     assert status.groups() == ("true", "Read")
+
+
+def test_after_opening_a_conversation_the_badge_counts_the_other_peoples_messages(
+    provider_client: Client, patient, provider, make_patient_of
+) -> None:
+    other = make_patient_of(provider, name="Olga Other")
+    message_create(sender=patient.user, receiver=provider.user, content="Read now")
+    message_create(sender=other.user, receiver=provider.user, content="Still waiting")
+    message_create(sender=other.user, receiver=provider.user, content="Still waiting too")
+
+    page = _page(provider_client.get(_with(patient.user)))
+
+    assert '<span class="badge" data-badge="messages">2</span>' in page
+    page = _page(provider_client.get(_with(other.user)))
+    assert '<span class="badge" data-badge="messages" hidden></span>' in page
 
 
 def test_a_message_is_sent_by_a_plain_form_post(patient_client: Client, patient, provider) -> None:
