@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +11,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -30,12 +33,12 @@ from prescriptions.forms import (
     RenewForm,
     add_service_errors,
 )
-from prescriptions.models import Prescription, RefillRequest
+from prescriptions.models import Prescription, PrescriptionStatus, RefillRequest
 from prescriptions.selectors import (
     pending_refill_of,
     pending_refills_for_provider,
     prescription_for_user,
-    prescriptions_of_patient,
+    prescription_page_of_patient,
     refill_for_user,
     refill_requests_of_prescription,
 )
@@ -59,14 +62,65 @@ REFILLS_RESOURCE = "refills"
 # --- Patients ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PrescriptionRow:
+    """One prescription of the patient's list, every value formatted once (no filters per row)."""
+
+    pk: UUID
+    url: str
+    medication: str
+    dosage: str
+    frequency: str
+    start: str
+    end: str
+    duration: str
+    refills: int
+    provider: str
+    status: str
+    status_label: str
+    refill_pending: bool
+
+
+def _prescription_rows(prescriptions: list[Prescription]) -> list[PrescriptionRow]:
+    rows = []
+    for prescription in prescriptions:
+        status = prescription.shown_status
+        rows.append(
+            PrescriptionRow(
+                pk=prescription.pk,
+                url=reverse(
+                    "prescriptions:prescription-detail", kwargs={"prescription_id": prescription.pk}
+                ),
+                medication=prescription.medication_name,
+                dosage=prescription.dosage,
+                frequency=prescription.frequency,
+                start=date_format(prescription.start_date, "j M Y"),
+                end=date_format(prescription.end_date, "j M Y"),
+                duration=prescription.duration,
+                refills=prescription.refills,
+                provider=prescription.provider.display_name,
+                status=status,
+                status_label=str(PrescriptionStatus(status).label),
+                refill_pending=prescription.refill_pending,
+            )
+        )
+    return rows
+
+
 @patient_required
 @never_cache
 @require_GET
 def patient_prescription_list(request: HttpRequest) -> HttpResponse:
-    lists = prescriptions_of_patient(
+    # The page of past prescriptions carries its total: no separate COUNT.
+    lists = prescription_page_of_patient(
         request.user.patient_profile, past_page=request.GET.get("page")
     )
-    return render(request, "prescriptions/patient_prescription_list.html", {"lists": lists})
+    context = {
+        "lists": lists,
+        "current": _prescription_rows(lists.current),
+        "past": _prescription_rows(lists.past),
+    }
+    return render(request, "prescriptions/patient_prescription_list.html", context)
 
 
 @patient_required
