@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 from django.utils import timezone
 
 from accounts.models import User
@@ -167,6 +167,21 @@ def pending_refills_for_provider(
         .order_by("created_at", "pk")
     )
     return list(qs[:limit] if limit else qs)
+
+
+def pending_refills_and_count_for_provider(
+    provider: ProviderProfile, *, limit: int
+) -> tuple[list[RefillRequest], int]:
+    """The oldest `limit` of `pending_refills_for_provider` and how many there are in all,
+    in one query (the count is a window over the same rows: COUNT(*) OVER ())."""
+    rows = list(
+        _pending_for_provider(provider)
+        .select_related("patient__user", "prescription__provider__user")
+        .defer("patient__ssn", "patient__ssn_hash")
+        .annotate(total=Window(Count("pk")))
+        .order_by("created_at", "pk")[:limit]
+    )
+    return rows, rows[0].total if rows else 0
 
 
 def pending_refill_count_for_provider(provider: ProviderProfile) -> int:

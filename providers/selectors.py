@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    QuerySet,
+    Window,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -15,11 +24,11 @@ from healthcare.paging import counted_page
 from messaging.models import Message
 from messaging.selectors import latest_unread, unread_count
 from patients.models import EmergencyAccess, PatientProfile
-from patients.policy import visible_patients
+from patients.policy import patient_filter, visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 from providers.working_hours import local_day_bounds
 from scheduling.models import Appointment
-from scheduling.selectors import appointments_of_provider_between
+from scheduling.selectors import PATIENT_SECRETS
 
 
 def patients_of_provider(provider: ProviderProfile) -> QuerySet[PatientProfile]:
@@ -158,21 +167,47 @@ def provider_dashboard(
     tz = provider_timezone(provider)
     today = (now or timezone.now()).astimezone(tz).date()
     start, end = local_day_bounds(today, tz)
-    appointments = appointments_of_provider_between(provider, start, end)
-    chartable: frozenset[object] = frozenset()
-    if appointments:
-        chartable = frozenset(
-            visible_patients(provider.user)
-            .filter(pk__in={a.patient_id for a in appointments})
-            .values_list("pk", flat=True)
-        )
+    appointments = _appointments_with_chart_access(provider, start, end)
+    recent, patient_count = _recent_patients_and_count(provider, recent_limit)
     return ProviderDashboard(
         tz=tz,
         today=today,
         appointments=appointments,
-        chartable_patient_ids=chartable,
-        patient_count=patients_of_provider(provider).count(),
-        recent_patients=recent_patients_of_provider(provider, limit=recent_limit),
+        chartable_patient_ids=frozenset(a.patient_id for a in appointments if a.chartable),
+        patient_count=patient_count,
+        recent_patients=recent,
         unread_count=unread_count(provider.user) if unread is None else unread,
         unread_messages=latest_unread(provider.user),
     )
+
+
+def _appointments_with_chart_access(
+    provider: ProviderProfile, start: dt.datetime, end: dt.datetime
+) -> list[Appointment]:
+    """The provider's appointments in [start, end), in time order; `chartable` on each says
+    whether the provider may open the patient's chart now (the access policy, in the same query)."""
+    chartable = ExpressionWrapper(
+        patient_filter(provider.user, path="patient"), output_field=BooleanField()
+    )
+    return list(
+        Appointment.objects.filter(provider=provider, date_time__gte=start, date_time__lt=end)
+        .select_related("patient__user")
+        .defer(*PATIENT_SECRETS)
+        .annotate(chartable=chartable)
+        .order_by("date_time")
+    )
+
+
+def _recent_patients_and_count(
+    provider: ProviderProfile, limit: int
+) -> tuple[list[PatientProfile], int]:
+    """As `recent_patients_of_provider`, with the number of all the provider's patients
+    (COUNT(*) OVER () of the same rows) in the same query."""
+    links = list(
+        ProviderPatient.objects.filter(provider=provider, status=RelationshipStatus.ACTIVE)
+        .select_related("patient__user")
+        .defer("patient__ssn", "patient__ssn_hash")
+        .annotate(total=Window(Count("pk")))
+        .order_by("-relationship_start_date", "patient__user__full_name")[:limit]
+    )
+    return [link.patient for link in links], links[0].total if links else 0

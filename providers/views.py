@@ -20,7 +20,7 @@ from healthcare import ratelimits
 from healthcare.net import client_ip
 from messaging.middleware import unread_count_of
 from patients.services import phi_access_record
-from prescriptions.selectors import pending_refill_count_for_provider, pending_refills_for_provider
+from prescriptions.selectors import pending_refills_and_count_for_provider
 from providers import display
 from providers.forms import (
     EmergencyAccessForm,
@@ -58,11 +58,14 @@ def _age_on(born: dt.date, day: dt.date) -> int:
 def dashboard(request: HttpRequest) -> HttpResponse:
     provider = request.user.provider_profile
     board = provider_dashboard(provider, unread=unread_count_of(request))
+    refills, refill_count = pending_refills_and_count_for_provider(
+        provider, limit=DASHBOARD_REFILLS
+    )
     context = {
         "profile": provider,
         "board": board,
-        "refills": pending_refills_for_provider(provider, limit=DASHBOARD_REFILLS),
-        "refill_count": pending_refill_count_for_provider(provider),
+        "refills": refills,
+        "refill_count": refill_count,
     }
     return render(request, "providers/dashboard.html", context)
 

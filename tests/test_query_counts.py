@@ -47,7 +47,7 @@ PATIENT_PAGES = {
     "assistant": 7,
 }
 PROVIDER_PAGES = {
-    "provider dashboard": 14,
+    "provider dashboard": 12,
     "week calendar": 10,
     "patient list": 9,
     "patient chart": 15,

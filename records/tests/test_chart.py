@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 # (rows and total in one), current prescriptions, a page of past ones (rows and total
 # in one) and open refill requests.
 CHART_QUERIES = 15
-# The dashboard's own (see providers/tests/test_views.py) plus the pending refills and their count.
-DASHBOARD_QUERIES = 15
+# The dashboard's own (see providers/tests/test_views.py) plus the pending refills with their count.
+DASHBOARD_QUERIES = 12
 
 
 def _chart(patient) -> str:
