@@ -155,6 +155,9 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
     # is `may_message` for the page's reply form. (As a WHERE beside the same
     # annotation, Django would build and compile the policy's subqueries twice,
     # which cost more than the query itself.)
+    # A provider's page logs the opening of a patient's messages, flagged when
+    # it is under emergency access: `in_care` answers the first half of that here.
+    in_care = {"in_care": _cares_for(user, OuterRef("pk"))} if user.role == Role.PROVIDER else {}
     found = (
         User.objects.filter(pk=partner_id)
         .exclude(pk=user.pk)
@@ -164,6 +167,7 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
             may_read=ExpressionWrapper(
                 Q(_history_with(user)) & _readable_q(user), output_field=BooleanField()
             ),
+            **in_care,
         )
         .order_by()
         .first()

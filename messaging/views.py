@@ -186,6 +186,7 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
             resource="messages",
             object_id=page.messages[-1].pk if page.messages else "",
             ip_address=client_ip(request),
+            in_care=partner.in_care,  # see conversation_partner
         )
     can_reply = partner.may_reply  # see conversation_partner
     context = {

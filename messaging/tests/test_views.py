@@ -16,7 +16,7 @@ from conftest import login_verified
 from messaging.models import MESSAGE_MAX_LENGTH, Message
 from messaging.selectors import CONVERSATION_PAGE_SIZE
 from messaging.services import message_create, message_mark_read
-from patients.models import PHIAccess
+from patients.models import EmergencyAccess, PHIAccess
 from providers.services import relationship_deactivate
 
 pytestmark = pytest.mark.django_db
@@ -364,6 +364,26 @@ def test_earlier_messages_are_a_link_away(provider_client: Client, patient, prov
     assert 'data-live="false"' in earlier
 
 
+def test_reading_a_patients_messages_under_emergency_access_is_flagged(
+    patient, other_provider
+) -> None:
+    message_create(sender=patient.user, receiver=other_provider.user, content="Earlier question")
+    EmergencyAccess.objects.create(
+        provider=other_provider,
+        patient=patient,
+        reason="Unconscious in the emergency room",
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+    client = login_verified(Client(), other_provider.user)
+    assert client.get(_with(patient.user)).status_code == 200
+    access = PHIAccess.objects.get()
+    assert (access.accessor, access.patient, access.emergency) == (
+        other_provider.user,
+        patient,
+        True,
+    )
+
+
 def test_a_provider_reading_a_patients_messages_is_logged(
     provider_client: Client, patient_client: Client, patient, provider, other_provider
 ) -> None:
@@ -376,12 +396,14 @@ def test_a_provider_reading_a_patients_messages_is_logged(
         access.resource,
         access.object_id,
         access.ip_address,
+        access.emergency,
     ) == (
         provider.user,
         patient,
         "messages",
         str(last.pk),
         "10.0.0.7",
+        False,
     )
     # The patient's own reading and provider-to-provider messages are not PHI accesses.
     patient_client.get(_with(provider.user))
