@@ -1,4 +1,4 @@
-"""What each row of the provider's pages shows (chart, patient list), worked out once per page.
+"""What each row of the provider's pages shows (chart, patient list, dashboard), worked out once per page.
 
 A page lists a few dozen rows; through template filters each row would pay
 for several lookups, a zone conversion, date formats and a URL reversal. Here
@@ -17,7 +17,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 
 from patients.timezones import DEFAULT_FORMAT, format_in_zone
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, RefillRequest
+from providers.selectors import ProviderDashboard
 from records.models import MedicalRecord
 from records.selectors import ClinicalChart
 
@@ -136,3 +137,63 @@ def patient_rows(patients: list[dict[str, Any]]) -> list[Row]:
         }
         for p in patients
     ]
+
+
+def _clock(value: dt.datetime, zone: dt.tzinfo) -> str:
+    # As `|timezone:zone|time:"H:i"`: "09:30".
+    local = value.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def _day_and_clock(value: dt.datetime, zone: dt.tzinfo) -> str:
+    # As `|timezone:zone|date:"M j, H:i"`: "Jun 3, 09:30".
+    local = value.astimezone(zone)
+    return f"{MONTHS_3[local.month].title()} {local.day}, {local.hour:02d}:{local.minute:02d}"
+
+
+def dashboard_rows(board: ProviderDashboard, refills: list[RefillRequest]) -> dict[str, list[Row]]:
+    """The dashboard's lists: today's appointments, recent patients, unread messages, refills."""
+    chart_url = _UrlOf("providers:patient-chart", "patient_id")
+    refill_url = _UrlOf("prescriptions:refill-detail", "refill_id")
+    zone = board.tz
+    return {
+        "appointments": [
+            {
+                "iso": _iso(a.date_time),
+                "time": _clock(a.date_time, zone),
+                "chart_url": chart_url(a.patient_id)
+                if a.patient_id in board.chartable_patient_ids
+                else "",
+                "patient": a.patient.full_name,
+                "type": a.get_type_display(),
+                "reason": a.reason or "—",
+                "status": a.status,
+                "status_label": a.get_status_display(),
+            }
+            for a in board.appointments
+        ],
+        "recent_patients": [
+            {"url": chart_url(p.pk), "name": p.full_name} for p in board.recent_patients
+        ],
+        "unread_messages": [
+            {
+                "sender": m.sender.full_name,
+                "iso": _iso(m.sent_at),
+                "when": _day_and_clock(m.sent_at, zone),
+                "content": Truncator(m.content).chars(90),
+            }
+            for m in board.unread_messages
+        ],
+        "refills": [
+            {
+                "pk": r.pk,
+                "url": refill_url(r.pk),
+                "patient": r.patient.full_name,
+                "medication": r.prescription.medication_name,
+                "dosage": r.prescription.dosage,
+                "iso": _iso(r.created_at),
+                "when": _day_and_clock(r.created_at, zone),
+            }
+            for r in refills
+        ],
+    }

@@ -64,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "profile": provider,
         "board": board,
-        "refills": refills,
+        "rows": display.dashboard_rows(board, refills),
         "refill_count": refill_count,
     }
     return render(request, "providers/dashboard.html", context)
