@@ -94,9 +94,7 @@ class Prescription(TimestampedModel):
 
         The stored status catches up when `manage.py expire_prescriptions` runs.
         """
-        if self.status == PrescriptionStatus.ACTIVE and self.has_ended():
-            return PrescriptionStatus.COMPLETED
-        return self.status
+        return status_shown(self.status, ended=self.has_ended())
 
     @property
     def shown_status_label(self) -> str:
@@ -106,6 +104,14 @@ class Prescription(TimestampedModel):
     def is_current(self) -> bool:
         """Active and not past its end date: it may be refilled, cancelled or completed."""
         return self.shown_status == PrescriptionStatus.ACTIVE
+
+
+def status_shown(status: str, *, ended: bool) -> str:
+    """The status a reader sees of a prescription with this stored status (`ended`: past its
+    end date on the prescriber's calendar): for lists read as plain values, as `shown_status`."""
+    if status == PrescriptionStatus.ACTIVE and ended:
+        return PrescriptionStatus.COMPLETED
+    return status
 
 
 def prescriber_today(provider: object) -> dt.date:

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
 from healthcare.paging import counted_page
 from patients.models import PatientProfile
 from patients.policy import patient_filter
-from prescriptions.models import Prescription, PrescriptionStatus, RefillRequest, RefillStatus
+from patients.timezones import zone_of
+from prescriptions.models import (
+    Prescription,
+    PrescriptionStatus,
+    RefillRequest,
+    RefillStatus,
+    status_shown,
+)
 from providers.models import ProviderProfile, RelationshipStatus
 
 
@@ -135,6 +154,96 @@ def prescription_page_of_patient(
     if page.number == 1:
         past = [p for p in recent if not p.is_current] + past
     return PrescriptionLists(current=current, past=past, past_page=page)
+
+
+@dataclass(frozen=True)
+class PrescriptionListPage:
+    """The patient's prescription list as plain values: current ones, then a page of past ones
+    (just-ended ones lead the first page), each a dict of the shown columns and `shown_status`."""
+
+    current: list[dict[str, Any]]
+    past: list[dict[str, Any]]
+    past_page: Page
+
+
+_LIST_COLUMNS = (
+    "pk",
+    "medication_name",
+    "dosage",
+    "frequency",
+    "duration",
+    "start_date",
+    "end_date",
+    "refills",
+    "status",
+    "provider_id",
+    "provider__credentials",
+    "provider__working_hours",
+    "provider__user__full_name",
+)
+
+
+def prescription_list_page(
+    patient: PatientProfile,
+    *,
+    past_page: object = 1,
+    page_size: int = PAST_PRESCRIPTIONS_PAGE_SIZE,
+) -> PrescriptionListPage:
+    """As `prescription_page_of_patient`, for the patient's own list, in one query.
+
+    The rows that may be current and the asked page of the others come together:
+    each part is numbered and counted by a window over the same rows, so the page
+    carries its total. A page past the end falls back to the last one (as
+    Paginator.get_page answers), at the cost of a count.
+    """
+    try:
+        wanted = int(str(past_page)) if past_page is not None else 1
+    except ValueError:
+        wanted = 1
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
+    maybe_current = ExpressionWrapper(
+        Q(status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday), output_field=BooleanField()
+    )
+    pending = RefillRequest.objects.filter(prescription=OuterRef("pk"), status=RefillStatus.PENDING)
+    newest_first = [F("start_date").desc(), F("created_at").desc(), F("pk").desc()]
+    rows = Prescription.objects.filter(patient=patient)
+    if wanted < 1:
+        wanted = Paginator(rows.exclude(maybe_current), page_size).get_page(past_page).number
+    offset = (wanted - 1) * page_size
+    shown = list(
+        rows.annotate(
+            maybe_current=maybe_current,
+            refill_pending=Exists(pending),
+            number=Window(RowNumber(), partition_by=[maybe_current], order_by=newest_first),
+            in_part=Window(Count("pk"), partition_by=[maybe_current]),
+        )
+        .filter(Q(maybe_current=True) | Q(number__gt=offset, number__lte=offset + page_size))
+        .order_by(*newest_first)
+        .values(*_LIST_COLUMNS, "maybe_current", "refill_pending", "in_part")
+    )
+    recent = [row for row in shown if row["maybe_current"]]
+    older = [row for row in shown if not row["maybe_current"]]
+    if not older and wanted > 1:
+        last = Paginator(rows.exclude(maybe_current), page_size).get_page(wanted).number
+        return prescription_list_page(patient, past_page=last, page_size=page_size)
+    today: dict[Any, dt.date] = {}
+    for row in shown:
+        if row["provider_id"] not in today:
+            hours = row["provider__working_hours"]
+            zone = zone_of(hours.get("timezone") if isinstance(hours, dict) else None)
+            today[row["provider_id"]] = timezone.now().astimezone(zone).date()
+        row["shown_status"] = status_shown(
+            row["status"], ended=row["end_date"] < today[row["provider_id"]]
+        )
+    current = [row for row in recent if row["shown_status"] == PrescriptionStatus.ACTIVE]
+    paginator = Paginator(older, page_size)
+    # Paginator.count is a cached property: the total known, it never counts again.
+    paginator.count = older[0]["in_part"] if older else 0
+    page = Page(older, wanted, paginator)
+    past = older
+    if wanted == 1:
+        past = [row for row in recent if row["shown_status"] != PrescriptionStatus.ACTIVE] + past
+    return PrescriptionListPage(current=current, past=past, past_page=page)
 
 
 def refill_requests_of_prescription(prescription: Prescription) -> list[RefillRequest]:

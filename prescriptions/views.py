@@ -38,7 +38,7 @@ from prescriptions.selectors import (
     pending_refill_of,
     pending_refills_for_provider,
     prescription_for_user,
-    prescription_page_of_patient,
+    prescription_list_page,
     refill_for_user,
     refill_requests_of_prescription,
 )
@@ -81,27 +81,29 @@ class PrescriptionRow:
     refill_pending: bool
 
 
-def _prescription_rows(prescriptions: list[Prescription]) -> list[PrescriptionRow]:
+def _prescription_rows(prescriptions: list[dict[str, Any]]) -> list[PrescriptionRow]:
     rows = []
-    for prescription in prescriptions:
-        status = prescription.shown_status
+    for row in prescriptions:
+        provider = row["provider__user__full_name"]
+        if row["provider__credentials"]:
+            provider = f"{provider}, {row['provider__credentials']}"
         rows.append(
             PrescriptionRow(
-                pk=prescription.pk,
+                pk=row["pk"],
                 url=reverse(
-                    "prescriptions:prescription-detail", kwargs={"prescription_id": prescription.pk}
+                    "prescriptions:prescription-detail", kwargs={"prescription_id": row["pk"]}
                 ),
-                medication=prescription.medication_name,
-                dosage=prescription.dosage,
-                frequency=prescription.frequency,
-                start=date_format(prescription.start_date, "j M Y"),
-                end=date_format(prescription.end_date, "j M Y"),
-                duration=prescription.duration,
-                refills=prescription.refills,
-                provider=prescription.provider.display_name,
-                status=status,
-                status_label=str(PrescriptionStatus(status).label),
-                refill_pending=prescription.refill_pending,
+                medication=row["medication_name"],
+                dosage=row["dosage"],
+                frequency=row["frequency"],
+                start=date_format(row["start_date"], "j M Y"),
+                end=date_format(row["end_date"], "j M Y"),
+                duration=row["duration"],
+                refills=row["refills"],
+                provider=provider,
+                status=row["shown_status"],
+                status_label=str(PrescriptionStatus(row["shown_status"]).label),
+                refill_pending=row["refill_pending"],
             )
         )
     return rows
@@ -111,10 +113,7 @@ def _prescription_rows(prescriptions: list[Prescription]) -> list[PrescriptionRo
 @never_cache
 @require_GET
 def patient_prescription_list(request: HttpRequest) -> HttpResponse:
-    # The page of past prescriptions carries its total: no separate COUNT.
-    lists = prescription_page_of_patient(
-        request.user.patient_profile, past_page=request.GET.get("page")
-    )
+    lists = prescription_list_page(request.user.patient_profile, past_page=request.GET.get("page"))
     context = {
         "lists": lists,
         "current": _prescription_rows(lists.current),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.selectors import (
@@ -12,6 +13,7 @@ from prescriptions.selectors import (
     pending_refill_count_for_provider,
     pending_refills_for_provider,
     prescription_for_user,
+    prescription_list_page,
     prescriptions_of_patient,
     refill_for_user,
 )
@@ -131,3 +133,31 @@ def test_past_prescriptions_are_a_page_at_a_time_and_current_ones_all(
     # A missing or bad page number is the first page, never the whole history.
     assert len(prescriptions_of_patient(patient, past_page=None, page_size=10).past) == 10
     assert len(prescriptions_of_patient(patient, past_page="x", page_size=10).past) == 10
+
+
+@pytest.mark.parametrize("number", [None, "x", "1", "2", "3", "9", "0", "-1"])
+def test_the_patients_list_in_one_query_shows_what_the_paged_lists_show(
+    patient, provider, other_patient, prescription, number, django_assert_max_num_queries
+) -> None:
+    make_prescriptions(patient, provider, 23, start=1, ended=True)
+    # Ended yesterday (UTC): the database may not rule it out, the prescriber's day decides.
+    (just_ended,) = make_prescriptions(patient, provider, 1, start=40)
+    Prescription.objects.filter(pk=just_ended.pk).update(
+        end_date=timezone.now().date() - dt.timedelta(days=1)
+    )
+    cancelled = make_prescriptions(patient, provider, 1, start=41)[0]
+    Prescription.objects.filter(pk=cancelled.pk).update(status=PrescriptionStatus.CANCELLED)
+    make_prescriptions(other_patient, provider, 3, start=50)
+    refill_request_create(prescription=prescription, requested_by=patient.user)
+
+    expected = prescriptions_of_patient(patient, past_page=number, page_size=10)
+    with django_assert_max_num_queries(1 if number in (None, "x", "1", "2", "3") else 3):
+        lists = prescription_list_page(patient, past_page=number, page_size=10)
+
+    assert [row["pk"] for row in lists.current] == [p.pk for p in expected.current]
+    assert [row["pk"] for row in lists.past] == [p.pk for p in expected.past]
+    assert [row["shown_status"] for row in lists.past] == [p.shown_status for p in expected.past]
+    pending = [row["refill_pending"] for row in lists.current]
+    assert pending == [p.refill_pending for p in expected.current] and True in pending
+    assert lists.past_page.number == expected.past_page.number
+    assert lists.past_page.paginator.count == expected.past_page.paginator.count >= 24
