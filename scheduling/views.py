@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +27,15 @@ from patients.policy import visible_patients
 from patients.services import phi_access_record
 from patients.timezones import viewer_zone, zone_named
 from scheduling import conf, ics
-from scheduling.display import clock, day_legend, iso, slot_id, url_for, when_text
+from scheduling.display import (
+    clock,
+    day_heading,
+    day_legend,
+    iso,
+    slot_id,
+    url_for,
+    when_text,
+)
 from scheduling.exceptions import PatientDoubleBooked, SchedulingError, SlotUnavailable
 from scheduling.forms import (
     BookingForm,
@@ -42,6 +51,7 @@ from scheduling.forms import (
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from scheduling.selectors import (
     AppointmentLine,
+    ProviderCalendar,
     active_feed_token,
     appointment_for_patient,
     appointment_for_provider,
@@ -171,29 +181,45 @@ def _review_context(provider: Any, form: BookingForm) -> dict[str, Any]:
     }
 
 
+# One radio of the slot picker. Built here, once per slot, rather than by the
+# template: a week holds dozens of slots, and template variables, tags and form
+# lookups per slot cost more than the rest of the page.
+_SLOT_RADIO = (
+    "<li>"
+    '<input type="radio" name="slot" id="slot-{id}" value="{key}"{checked} required>'
+    ' <label for="slot-{id}"><time datetime="{key}">{time}</time>{soon}</label>'
+    "</li>"
+)
+
+
 def _picker_days(
     week: SlotWeek | None, *, tz: Any, form: Form, changeable_from: dt.datetime | None
 ) -> list[dict[str, Any]]:
-    """The slot picker's days and radios, each value formatted once here: a week holds
-    dozens of slots, and filters and form lookups per slot cost more than the rest."""
+    """The slot picker's days: each day's legend and its radios, ready to show."""
     if week is None:
         return []
     chosen = form["slot"].value()
+    soon = format_html(' <span class="slot-soon" data-soon>{}</span>', _("soon"))
     days = []
     for day in week.days:
-        slots = []
+        radios = []
         for slot in day.slots:
             key = slot.key
-            slots.append(
-                {
-                    "key": key,
-                    "id": slot_id(key),
-                    "time": clock(slot.starts_at, tz),
-                    "checked": key == chosen,
-                    "soon": changeable_from is not None and slot.starts_at < changeable_from,
-                }
+            radios.append(
+                (
+                    format_html(
+                        _SLOT_RADIO,
+                        id=slot_id(key),
+                        key=key,
+                        checked=" checked" if key == chosen else "",
+                        time=clock(slot.starts_at, tz),
+                        soon=soon
+                        if changeable_from is not None and slot.starts_at < changeable_from
+                        else "",
+                    ),
+                )
             )
-        days.append({"legend": day_legend(day.day), "slots": slots})
+        days.append({"legend": day_legend(day.day), "radios": format_html_join("\n", "{}", radios)})
     return days
 
 
@@ -526,6 +552,47 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 # --- Providers -----------------------------------------------------------------------
 
 
+def _calendar_days(calendar: ProviderCalendar, *, today: dt.date) -> list[dict[str, Any]]:
+    """The calendar's days as the page shows them, in the provider's zone: times,
+    labels and links formatted once here rather than by filters per appointment."""
+    tz = calendar.tz
+    detail = url_for("scheduling:provider-appointment-detail", "appointment_id")
+    types = {value: str(label) for value, label in AppointmentType.choices}
+    statuses = {value: str(label) for value, label in AppointmentStatus.choices}
+    return [
+        {
+            "id": cday.day.strftime("%Y%m%d"),
+            "date": cday.day.isoformat(),
+            "heading": day_heading(cday.day),
+            "is_today": cday.day == today,
+            "time_off": [
+                {
+                    "starts": clock(block.starts_at, tz),
+                    "ends": clock(block.ends_at, tz),
+                    "reason": block.reason,
+                }
+                for block in cday.time_off
+            ],
+            "appointments": [
+                {
+                    "url": detail(entry.pk),
+                    "iso": iso(entry.date_time),
+                    "starts": clock(entry.date_time, tz),
+                    "ends": clock(entry.ends_at, tz),
+                    "patient": entry.patient_name,
+                    "type": types.get(entry.type, entry.type),
+                    "emergency": entry.type == AppointmentType.EMERGENCY,
+                    "reason": entry.reason,
+                    "status": entry.status,
+                    "status_label": statuses.get(entry.status, entry.status),
+                }
+                for entry in cday.appointments
+            ],
+        }
+        for cday in calendar.days
+    ]
+
+
 @provider_required
 @never_cache
 @require_GET
@@ -544,7 +611,9 @@ def provider_calendar(request: HttpRequest) -> HttpResponse:
         request,
         "scheduling/provider_calendar.html",
         {
-            "calendar": calendar_of_provider(provider, first_day=first_day, days=days),
+            "days": _calendar_days(
+                calendar_of_provider(provider, first_day=first_day, days=days), today=today
+            ),
             "view": view,
             "day": day,
             "today": today,
