@@ -38,8 +38,8 @@ PATIENT_PAGES = {
     "patient dashboard": 10,
     "appointments list": 10,
     "booking page": 10,
-    "records list": 9,
-    "prescriptions list": 10,
+    "records list": 8,
+    "prescriptions list": 8,
     "inbox": 10,
     # Opening a conversation reads it: one UPDATE of the messages and of the
     # conversation's unread count, their audit entries in one INSERT.
@@ -56,9 +56,9 @@ PROVIDER_PAGES = {
     "refill requests": 9,
     # The provider's patients (one query), the figures, and the PHI access log of
     # every patient whose words are shown (one INSERT).
-    "assistant analytics": 16,
+    "assistant analytics": 14,
 }
-STAFF_PAGES = {"assistant analytics": 15}
+STAFF_PAGES = {"assistant analytics": 14}
 
 _numbers = itertools.count()
 
