@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging.models import Conversation, Message
-from patients.policy import visible_patients
+from patients.policy import patient_filter, visible_patients
 from patients.templatetags.zoned_time import iso as iso_utc
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 
@@ -135,7 +135,9 @@ def _readable_q(user: User) -> Q:
     if user.role == Role.PROVIDER:
         # Another provider's messages are not PHI; a patient's are, so the
         # patient policy decides (active care or emergency access).
-        return Q(role=Role.PROVIDER) | Q(Exists(visible_patients(user).filter(user=OuterRef("pk"))))
+        # Asked of the partner's patient profile (the query joins it anyway),
+        # not as a subquery over every visible patient: a level less to build.
+        return Q(role=Role.PROVIDER) | patient_filter(user, path="patient_profile")
     return Q(pk__in=[])
 
 
@@ -145,6 +147,17 @@ def _history_with(user: User) -> Exists:
             Q(sender=user, receiver=OuterRef("pk")) | Q(sender=OuterRef("pk"), receiver=user)
         )
     )
+
+
+_PATIENT_DETAILS = (
+    "insurance_number",
+    "ssn",
+    "ssn_hash",
+    "date_of_birth",
+    "address",
+    "emergency_contact",
+    "emergency_contact_phone",
+)
 
 
 def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None:
@@ -162,6 +175,8 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
         User.objects.filter(pk=partner_id)
         .exclude(pk=user.pk)
         .select_related("provider_profile", "patient_profile")
+        # The page needs who the patient is, not their record (the SSN would be decrypted).
+        .defer(*(f"patient_profile__{name}" for name in _PATIENT_DETAILS))
         .annotate(
             may_reply=ExpressionWrapper(Q(_messageable_q(user)), output_field=BooleanField()),
             may_read=ExpressionWrapper(

@@ -236,11 +236,20 @@ def _mark_read_step_by_step(
 # Data-modifying CTEs all see the same snapshot and run once each, so the
 # conversation loses exactly the number of messages this statement marked,
 # and each marked message gets one audit entry in the shape `_audit_marked_read`
-# writes (object_repr as Message.__str__, with the time in UTC).
+# writes (object_repr as Message.__str__, with the time in UTC). The unread
+# count of the conversation row gates the UPDATE: the row is written with
+# every message and every read in the same transaction (conversations_rebuild
+# after a bulk import of messages).
 _MARK_READ = """
 WITH marked AS (
     UPDATE {messages} SET read = TRUE, read_at = %(at)s
     WHERE sender_id = %(partner)s AND receiver_id = %(reader)s AND NOT read
+    -- Checked once, first: most openings find nothing unread, and then the
+    -- messages are not read at all (else the whole pair's range of the index).
+    AND EXISTS (
+        SELECT 1 FROM {conversations}
+        WHERE owner_id = %(reader)s AND partner_id = %(partner)s AND unread > 0
+    )
     RETURNING id, sent_at
 ), counted AS (
     UPDATE {conversations} SET unread = GREATEST(unread - (SELECT COUNT(*) FROM marked), 0)
