@@ -11,11 +11,13 @@ variable lookup and a localization, more than the rest of the page together.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
@@ -94,10 +96,7 @@ def daily_table_rows(days: Sequence[DayCount]) -> SafeString:
     """The rows of the table that carries the daily chart's figures."""
     return _lines(
         '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
-        (
-            (formats.date_format(d.day, "D j M"), d.interactions, d.appointments, d.transfers)
-            for d in days
-        ),
+        ((day_label(d.day, "D j M"), d.interactions, d.appointments, d.transfers) for d in days),
     )
 
 
@@ -107,6 +106,18 @@ def outcome_table_rows(outcomes: Sequence[OutcomeCount]) -> SafeString:
         '<tr data-outcome="{}"><th scope="row">{}</th><td>{}</td><td>{}%</td></tr>',
         ((o.outcome, o.label, o.count, round(o.share * 100)) for o in outcomes),
     )
+
+
+def day_label(day: dt.date, fmt: str) -> str:
+    """`day` in the Django date format `fmt`, in the active language."""
+    return _day_label(day, fmt, translation.get_language())
+
+
+@lru_cache(maxsize=1024)
+def _day_label(day: dt.date, fmt: str, language: str | None) -> str:
+    # The same 30 days are drawn on every view, each twice (bar title, table row); a
+    # localized day and month name costs a dozen translation lookups.
+    return formats.date_format(day, fmt)
 
 
 def _nice_max(value: int) -> int:
@@ -133,7 +144,7 @@ def daily_chart(days: Sequence[DayCount]) -> DailyChart:
     for index, day in enumerate(days):
         x = LEFT + index * slot
         height = plot_height * day.interactions / top_value
-        label = formats.date_format(day.day, "D j M")
+        label = day_label(day.day, "D j M")
         bars.append(
             Bar(
                 x=round(x + BAR_GAP / 2, 1),
@@ -149,7 +160,7 @@ def daily_chart(days: Sequence[DayCount]) -> DailyChart:
         points.append(f"{round(x + slot / 2, 1)},{round(point_y, 1)}")
         # A date label each week, counted back from the last day (today).
         if (len(days) - 1 - index) % 7 == 0:
-            x_ticks.append(Tick(round(x + slot / 2, 1), formats.date_format(day.day, "j M")))
+            x_ticks.append(Tick(round(x + slot / 2, 1), day_label(day.day, "j M")))
     # Whole numbers only: a middle line when the top is even.
     values = [0, top_value // 2, top_value] if top_value % 2 == 0 else [0, top_value]
     y_ticks = [
