@@ -18,7 +18,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -26,7 +25,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import portal_required
 from accounts.models import Role
-from assistant.charts import daily_chart, daily_table_rows, intent_chart, outcome_table_rows
+from assistant.charts import (
+    daily_chart,
+    daily_table_rows,
+    day_label,
+    intent_chart,
+    outcome_table_rows,
+)
 from assistant.conversation import LAST_REPLY_KEY, STATE_KEY
 from assistant.forms import RecordingForm, UtteranceForm
 from assistant.models import AIInteraction
@@ -197,8 +202,10 @@ def _intent_label(value: str) -> str:
 def _review_row(interaction: AIInteraction, tz: ZoneInfo) -> dict[str, str]:
     """One low-confidence utterance as the page shows it, formatted once here: per-row
     template filters (zone, date, truncation) cost more than the rest of the page."""
+    local = interaction.interaction_timestamp.astimezone(tz)
     return {
-        "when": date_format(interaction.interaction_timestamp.astimezone(tz), "j M H:i"),
+        # "j M H:i", the day's part cached: the same few days recur on every view.
+        "when": f"{day_label(local.date(), 'j M')} {local:%H:%M}",
         "who": interaction.full_name,
         "said": interaction.input_text,
         "label": _intent_label(interaction.detected_intent),
