@@ -50,7 +50,7 @@ PROVIDER_PAGES = {
     "provider dashboard": 12,
     "week calendar": 10,
     "patient list": 9,
-    "patient chart": 15,
+    "patient chart": 16,
     "conversation": 19,
     "inbox": 11,
     "refill requests": 9,

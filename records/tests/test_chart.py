@@ -22,10 +22,10 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, second factor, provider profile, the patient (with whether a care
 # relationship gives the access), the access-log insert and the session's activity
-# stamp (3), then the upcoming and past appointments (one query), a page of records
-# (rows and total in one), current prescriptions, a page of past ones (rows and total
-# in one) and open refill requests.
-CHART_QUERIES = 15
+# stamp (3), then upcoming and past appointments, a page of records (rows and total
+# in one query), current prescriptions, a page of past ones (rows and total in one)
+# and open refill requests.
+CHART_QUERIES = 16
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills with their count.
 DASHBOARD_QUERIES = 12
 
