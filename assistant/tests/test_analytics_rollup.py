@@ -190,3 +190,40 @@ def test_a_conversation_that_goes_on_after_midnight_is_counted_once(staff, patie
     }
     later = assistant_analytics(staff, tz=TZ, now=tomorrow)
     assert (later.conversations, later.completed_conversations) == (2, 2)
+
+
+def test_the_migration_counts_the_conversations_of_days_already_rolled_up(
+    staff, patient, other_patient, provider
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module(
+        "assistant.migrations.0005_conversation_rollup"
+    ).conversations_of_closed_days
+    now = timezone.now()
+    fill(patient, other_patient, provider, now=now, spread=6)
+    live = figures_of(staff, now)
+    interactions_roll_up(now=now)
+    rolled = set(
+        ConversationRollup.objects.values_list("conversation_id", "last_day", "last_completed_day")
+    )
+    assert rolled
+
+    # As a deployment that rolled up days before conversations were counted.
+    ConversationRollup.objects.all().delete()
+    backfill(apps, None)
+    assert (
+        set(
+            ConversationRollup.objects.values_list(
+                "conversation_id", "last_day", "last_completed_day"
+            )
+        )
+        == rolled
+    )
+    after = figures_of(staff, now)
+    assert (after["conversations"], after["completed_conversations"]) == (
+        live["conversations"],
+        live["completed_conversations"],
+    )
