@@ -19,13 +19,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from messaging.models import Message
 from messaging.selectors import unread_count
-from patients.timezones import in_zone
+from patients.timezones import UTC, viewer_zone
 
 logger = logging.getLogger(__name__)
 
@@ -43,24 +43,38 @@ def user_group(user_id: uuid.UUID | str) -> str:
 
 
 def display_time(value: dt.datetime | None) -> str:
-    """The time as every page shows it, in the zone of whoever it is shown to.
+    """The time as every page shows it, in the zone of whoever it is shown to."""
+    return TimeDisplay()(value)
+
+
+class TimeDisplay:
+    """Formats times as `display_time` does, for a viewer and language fixed when it is made.
 
     The same text as `patients.timezones.format_in_zone` ("Wed 2 Dec 2026,
     14:30 EST"), made without Django's per-character date formatter: a
     conversation shows two times per message, and that formatter was a good
     part of the page. The day ("Wed 2 Dec 2026") is formatted once per date
     and language; the clock and the zone's abbreviation are plain strftime.
+    The viewer's zone and the language are looked up once (each is a
+    per-request lookup), not once per time shown.
     """
-    if value is None:
-        return ""
-    local = in_zone(value, "UTC")
-    zone = local.tzinfo
-    assert zone is not None  # in_zone() returns an aware time
-    # As Django's "T": no abbreviation for a wall-clock time that a clock change
-    # makes ambiguous or skips.
-    ambiguous = zone.utcoffset(local.replace(fold=not local.fold)) != zone.utcoffset(local)
-    abbreviation = "" if ambiguous else str(zone.tzname(local))
-    return f"{_day_label(local.date(), translation.get_language())}, {local:%H:%M} {abbreviation}"
+
+    def __init__(self) -> None:
+        self.zone = viewer_zone() or UTC
+        self.language = translation.get_language()
+
+    def __call__(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        if timezone.is_naive(value):
+            raise ValueError("display_time() needs an aware datetime.")
+        local = value.astimezone(self.zone)
+        zone = self.zone
+        # As Django's "T": no abbreviation for a wall-clock time that a clock
+        # change makes ambiguous or skips.
+        ambiguous = zone.utcoffset(local.replace(fold=not local.fold)) != zone.utcoffset(local)
+        abbreviation = "" if ambiguous else str(zone.tzname(local))
+        return f"{_day_label(local.date(), self.language)}, {local:%H:%M} {abbreviation}"
 
 
 @lru_cache(maxsize=1024)

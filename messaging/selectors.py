@@ -340,8 +340,9 @@ def message_rows(user: User, partner: User, messages: list[Message]) -> list[Mes
     The author is one of the two people, so no join on the sender: the
     partner's name comes from `partner`.
     """
-    from messaging.push import display_time  # push imports this module
+    from messaging.push import TimeDisplay  # push imports this module
 
+    display_time = TimeDisplay()
     you, sent, read = _("You"), _("Sent"), _("Read")
     rows = []
     for message in messages:

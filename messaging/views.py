@@ -23,7 +23,7 @@ from accounts.decorators import portal_required
 from accounts.models import Role, User
 from healthcare.net import client_ip
 from messaging.forms import ComposeForm, MessageForm
-from messaging.push import display_time, message_payload
+from messaging.push import TimeDisplay, message_payload
 from messaging.selectors import (
     InboxCursor,
     conversation_page,
@@ -95,6 +95,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     pattern = reverse("messaging:conversation", args=[_ANY_USER])
     read_pattern = reverse("messaging:conversation-read", args=[_ANY_USER])
     any_user = str(_ANY_USER)
+    display_time = TimeDisplay()
     items = [
         InboxItem(
             partner_id=str(row.partner_id),
