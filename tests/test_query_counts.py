@@ -36,8 +36,8 @@ pytestmark = pytest.mark.django_db
 # the page's own reads, the PHI access log where it applies, the badge, the session save).
 PATIENT_PAGES = {
     "patient dashboard": 10,
-    "appointments list": 10,
-    "booking page": 10,
+    "appointments list": 9,
+    "booking page": 9,
     "records list": 8,
     "prescriptions list": 8,
     "inbox": 10,
