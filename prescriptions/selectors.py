@@ -23,7 +23,6 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
-from healthcare.paging import counted_page
 from patients.models import PatientProfile
 from patients.policy import patient_filter
 from patients.timezones import zone_of
@@ -128,34 +127,6 @@ def prescriptions_of_patient(
     return PrescriptionLists(current=current, past=past, past_page=page)
 
 
-def prescription_page_of_patient(
-    patient: PatientProfile,
-    *,
-    past_page: object = 1,
-    page_size: int = PAST_PRESCRIPTIONS_PAGE_SIZE,
-) -> PrescriptionLists:
-    """As `prescriptions_of_patient`, in two queries: the page of past ones carries its total.
-
-    For the provider's chart, which reads it on every opening.
-    """
-    yesterday = timezone.now().date() - dt.timedelta(days=1)
-    maybe_current = Q(status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday)
-    pending = RefillRequest.objects.filter(prescription=OuterRef("pk"), status=RefillStatus.PENDING)
-    rows = (
-        Prescription.objects.filter(patient=patient)
-        .select_related("provider__user")
-        .annotate(refill_pending=Exists(pending))
-        .order_by("-start_date", "-created_at", "-pk")
-    )
-    recent = list(rows.filter(maybe_current))
-    current = [p for p in recent if p.is_current]
-    page = counted_page(rows.exclude(maybe_current), past_page, page_size)
-    past = list(page.object_list)
-    if page.number == 1:
-        past = [p for p in recent if not p.is_current] + past
-    return PrescriptionLists(current=current, past=past, past_page=page)
-
-
 @dataclass(frozen=True)
 class PrescriptionListPage:
     """The patient's prescription list as plain values: current ones, then a page of past ones
@@ -189,7 +160,7 @@ def prescription_list_page(
     past_page: object = 1,
     page_size: int = PAST_PRESCRIPTIONS_PAGE_SIZE,
 ) -> PrescriptionListPage:
-    """As `prescription_page_of_patient`, for the patient's own list, in one query.
+    """The patient's current prescriptions and a page of past ones, as plain values, in one query.
 
     The rows that may be current and the asked page of the others come together:
     each part is numbered and counted by a window over the same rows, so the page

@@ -17,9 +17,8 @@ from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 
 from patients.timezones import DEFAULT_FORMAT, format_in_zone
-from prescriptions.models import Prescription, RefillRequest
+from prescriptions.models import PrescriptionStatus, RefillRequest
 from providers.selectors import ProviderDashboard
-from records.models import MedicalRecord
 from records.selectors import ClinicalChart
 
 Row = dict[str, Any]
@@ -78,50 +77,59 @@ def appointment_rows(
     ]
 
 
-def record_rows(records: list[MedicalRecord], *, zone: dt.tzinfo) -> list[Row]:
-    """A page of visit records: date, diagnosis and the start of symptoms and treatment."""
+def _provider_name(full_name: str, credentials: str) -> str:
+    # As ProviderProfile.display_name, from plain values.
+    return f"{full_name}, {credentials}" if credentials else full_name
+
+
+def record_rows(records: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:
+    """A page of visit records (records.selectors.CHART_RECORD_COLUMNS): date, diagnosis and
+    the start of symptoms and treatment."""
     url = _UrlOf("records:record-detail", "record_id")
-    return [
-        {
-            "pk": r.pk,
-            "url": url(r.pk),
-            "day": _day(r.record_date),
-            "diagnosis": Truncator(r.diagnosis).chars(80) if r.diagnosis else "",
-            "provider": r.provider.display_name,
-            "appointment_when": format_in_zone(r.appointment.date_time, zone, DEFAULT_FORMAT)
-            if r.appointment is not None
-            else "",
-            "symptoms": Truncator(r.symptoms).chars(160) if r.symptoms else "",
-            "treatment": Truncator(r.treatment).chars(160) if r.treatment else "",
-        }
-        for r in records
-    ]
-
-
-def prescription_rows(prescriptions: list[Prescription]) -> list[Row]:
-    """Prescriptions as the chart's tables show them, each linking to its page."""
-    url = _UrlOf("prescriptions:prescription-detail", "prescription_id")
     rows = []
-    for p in prescriptions:
-        shown_status = p.shown_status
+    for r in records:
+        appointment_at = r["appointment__date_time"]
         rows.append(
             {
-                "pk": p.pk,
-                "url": url(p.pk),
-                "medication": p.medication_name,
-                "dosage": p.dosage,
-                "frequency": p.frequency,
-                "start": _day(p.start_date),
-                "end": _day(p.end_date),
-                "duration": p.duration,
-                "refills": p.refills,
-                "provider": p.provider.display_name,
-                "status": shown_status,
-                "status_label": p.shown_status_label,
-                "refill_pending": getattr(p, "refill_pending", False),
+                "pk": r["pk"],
+                "url": url(r["pk"]),
+                "day": _day(r["record_date"]),
+                "diagnosis": Truncator(r["diagnosis"]).chars(80) if r["diagnosis"] else "",
+                "provider": _provider_name(
+                    r["provider__user__full_name"], r["provider__credentials"]
+                ),
+                "appointment_when": format_in_zone(appointment_at, zone, DEFAULT_FORMAT)
+                if appointment_at is not None
+                else "",
+                "symptoms": Truncator(r["symptoms"]).chars(160) if r["symptoms"] else "",
+                "treatment": Truncator(r["treatment"]).chars(160) if r["treatment"] else "",
             }
         )
     return rows
+
+
+def prescription_rows(prescriptions: list[dict[str, Any]]) -> list[Row]:
+    """Prescriptions (prescriptions.selectors.prescription_list_page's values) as the chart's
+    tables show them, each linking to its page."""
+    url = _UrlOf("prescriptions:prescription-detail", "prescription_id")
+    return [
+        {
+            "pk": p["pk"],
+            "url": url(p["pk"]),
+            "medication": p["medication_name"],
+            "dosage": p["dosage"],
+            "frequency": p["frequency"],
+            "start": _day(p["start_date"]),
+            "end": _day(p["end_date"]),
+            "duration": p["duration"],
+            "refills": p["refills"],
+            "provider": _provider_name(p["provider__user__full_name"], p["provider__credentials"]),
+            "status": p["shown_status"],
+            "status_label": PrescriptionStatus(p["shown_status"]).label,
+            "refill_pending": p["refill_pending"],
+        }
+        for p in prescriptions
+    ]
 
 
 def patient_rows(patients: list[dict[str, Any]]) -> list[Row]:

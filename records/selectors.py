@@ -20,9 +20,10 @@ from patients.policy import has_care_relationship, patient_filter
 from patients.timezones import zone_of
 from prescriptions.models import RefillRequest
 from prescriptions.selectors import (
+    PrescriptionListPage,
     PrescriptionLists,
     pending_refills_of_patient,
-    prescription_page_of_patient,
+    prescription_list_page,
     prescriptions_of_patient,
 )
 from providers.models import ProviderProfile
@@ -39,6 +40,17 @@ RECORDS_PAGE_SIZE = 20
 CHART_RECORDS_PAGE_SIZE = 10
 # The chart shows a screenful of each section; the pages hold the rest.
 CHART_PAST_PRESCRIPTIONS_PAGE_SIZE = 10
+# What the chart shows of a record: plain values, no model per row.
+CHART_RECORD_COLUMNS = (
+    "pk",
+    "record_date",
+    "diagnosis",
+    "symptoms",
+    "treatment",
+    "provider__credentials",
+    "provider__user__full_name",
+    "appointment__date_time",
+)
 
 
 def medical_records_visible_to(user: User) -> QuerySet[MedicalRecord]:
@@ -223,8 +235,10 @@ def _shown(name: str, value: object) -> str:
 class ClinicalChart:
     upcoming_appointments: list[Appointment]
     past_appointments: list[Appointment]
+    # A page of plain values (CHART_RECORD_COLUMNS), and the current and a page
+    # of past prescriptions as plain values (prescriptions.selectors.prescription_list_page).
     records: Page
-    prescriptions: PrescriptionLists
+    prescriptions: PrescriptionListPage
     pending_refills: list[RefillRequest]
     # Appointments of the signed-in provider that a record may document (see linkable_appointments).
     documentable_ids: frozenset[object]
@@ -253,13 +267,16 @@ def clinical_chart(
     """
     now = now or timezone.now()
     upcoming, past = _chart_appointments(patient, now)
-    records = counted_page(records_of_patient(patient), records_page, CHART_RECORDS_PAGE_SIZE)
-    _share_providers(records.object_list)
+    records = counted_page(
+        records_of_patient(patient).values(*CHART_RECORD_COLUMNS),
+        records_page,
+        CHART_RECORDS_PAGE_SIZE,
+    )
     return ClinicalChart(
         upcoming_appointments=upcoming,
         past_appointments=past,
         records=records,
-        prescriptions=prescription_page_of_patient(
+        prescriptions=prescription_list_page(
             patient, past_page=prescriptions_page, page_size=CHART_PAST_PRESCRIPTIONS_PAGE_SIZE
         ),
         pending_refills=pending_refills_of_patient(patient),

@@ -211,10 +211,10 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
     # relationship gives the access, and the access-log insert, plus the
     # session's activity stamp (3); then the clinical sections: upcoming and past
     # appointments, a page of records and their total (one query), current
-    # prescriptions, a page of past ones and their total (one), open refill
-    # requests (6). records/tests/test_chart.py proves these stay fixed as the
+    # prescriptions with a page of past ones and their total (one), open refill
+    # requests (5). records/tests/test_chart.py proves these stay fixed as the
     # chart fills.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(15):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200
