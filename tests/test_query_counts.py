@@ -52,7 +52,7 @@ PROVIDER_PAGES = {
     "provider dashboard": 12,
     "week calendar": 10,
     "patient list": 9,
-    "patient chart": 16,
+    "patient chart": 15,
     "conversation": 17,
     "inbox": 9,
     "refill requests": 9,
