@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,6 +32,7 @@ from scheduling.display import (
     day_heading,
     day_legend,
     iso,
+    rows_html,
     slot_id,
     url_for,
     when_text,
@@ -200,27 +201,27 @@ def _picker_days(
         return []
     chosen = form["slot"].value()
     soon = format_html(' <span class="slot-soon" data-soon>{}</span>', _("soon"))
-    days = []
-    for day in week.days:
-        radios = []
-        for slot in day.slots:
-            key = slot.key
-            radios.append(
+    return [
+        {
+            "legend": day_legend(day.day),
+            "radios": rows_html(
+                _SLOT_RADIO,
                 (
-                    format_html(
-                        _SLOT_RADIO,
-                        id=slot_id(key),
-                        key=key,
-                        checked=" checked" if key == chosen else "",
-                        time=clock(slot.starts_at, tz),
-                        soon=soon
+                    {
+                        "id": slot_id(slot.key),
+                        "key": slot.key,
+                        "checked": " checked" if slot.key == chosen else "",
+                        "time": clock(slot.starts_at, tz),
+                        "soon": soon
                         if changeable_from is not None and slot.starts_at < changeable_from
                         else "",
-                    ),
-                )
-            )
-        days.append({"legend": day_legend(day.day), "radios": format_html_join("\n", "{}", radios)})
-    return days
+                    }
+                    for slot in day.slots
+                ),
+            ),
+        }
+        for day in week.days
+    ]
 
 
 def _patient_slot_context(
@@ -330,9 +331,7 @@ def patient_appointments(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "upcoming": _patient_rows(lists.upcoming, now=now, links=True),
-        "past_rows": format_html_join(
-            "\n", _PAST_ROW, _patient_rows(lists.past, now=now, links=False)
-        ),
+        "past_rows": rows_html(_PAST_ROW, _patient_rows(lists.past, now=now, links=False)),
         "newer_page": lists.page - 1 if lists.page > 1 else None,
         "page_number": lists.page,
         "older_page": lists.page + 1 if lists.has_older else None,
@@ -595,8 +594,7 @@ def _calendar_days(calendar: ProviderCalendar, *, today: dt.date) -> list[dict[s
                 }
                 for block in cday.time_off
             ],
-            "appointments": format_html_join(
-                "\n",
+            "appointments": rows_html(
                 _CALENDAR_ENTRY,
                 (
                     {

@@ -49,3 +49,18 @@ def test_slot_ids_are_the_slugified_keys() -> None:
 
     for value in TIMES:
         assert slot_id(slot_key(value)) == slugify(slot_key(value))
+
+
+def test_rows_are_escaped_as_format_html_does() -> None:
+    from django.utils.html import format_html_join
+    from django.utils.safestring import mark_safe
+
+    from scheduling.display import rows_html
+
+    template = '<li title="{title}">{name}{extra}</li>'
+    rows = [
+        {"title": 'say "hi" & <go>', "name": "O'Brien <b>", "extra": mark_safe("<em>!</em>")},
+        {"title": 7, "name": "", "extra": ""},
+    ]
+    assert rows_html(template, rows) == format_html_join("\n", template, rows)
+    assert "&lt;b&gt;" in rows_html(template, rows)
