@@ -17,7 +17,18 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
@@ -237,6 +248,8 @@ class InboxCursor:
 class InboxPage:
     conversations: list[InboxRow]
     older: InboxCursor | None  # the next window's cursor; None when this is the last
+    # All of the user's unread messages (the navigation's badge), when the window has rows.
+    unread_total: int | None = None
 
 
 _INBOX_FIELDS = ("partner_id", "partner__full_name", "partner__role", "last_at", "unread", "total")
@@ -277,6 +290,21 @@ def inbox_page(user: User, *, after: InboxCursor | None = None, size: int) -> In
         rows = rows.filter(
             Q(last_at__lt=after.last_at) | Q(last_at=after.last_at, partner_id__gt=after.partner_id)
         )
+    # The badge's count rides along: the sum of every conversation's unread
+    # count is `unread_count` (each message is counted on its receiver's row),
+    # read once (it does not depend on the row) from the owner's index range.
+    # SUM as a plain function: Django's Sum would add a GROUP BY (a
+    # GroupAggregate) to this one-group subquery.
+    rows = rows.annotate(
+        unread_total=Subquery(
+            Conversation.objects.filter(owner=user)
+            .annotate(unread_sum=Func(F("unread"), function="SUM"))
+            .values("unread_sum")
+            .order_by(),
+            output_field=IntegerField(),
+        )
+    )
+    fetched = list(rows[: size + 1])
     found = [
         InboxRow(
             partner_id=row["partner_id"],
@@ -286,11 +314,12 @@ def inbox_page(user: User, *, after: InboxCursor | None = None, size: int) -> In
             unread=row["unread"],
             total=row["total"],
         )
-        for row in rows[: size + 1]
+        for row in fetched
     ]
     shown = found[:size]
     older = InboxCursor(shown[-1].last_at, shown[-1].partner_id) if len(found) > size else None
-    return InboxPage(conversations=shown, older=older)
+    unread_total = fetched[0]["unread_total"] if fetched else None
+    return InboxPage(conversations=shown, older=older, unread_total=unread_total)
 
 
 # --- One conversation --------------------------------------------------------------

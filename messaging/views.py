@@ -84,6 +84,17 @@ def _partner_or_404(request: HttpRequest, user_id: uuid.UUID) -> User:
     return partner
 
 
+def _badge_counted(request: HttpRequest, unread: int | None) -> None:
+    """Give the navigation's badge a count the page read anyway.
+
+    UnreadBadgeMiddleware counts lazily, with a query of its own, only when
+    the badge is shown; a count that came with the page's own queries spares it.
+    """
+    badges = getattr(request, "portal_badges", None)
+    if unread is not None and isinstance(badges, dict):
+        badges["messages"] = unread
+
+
 @never_cache
 @require_GET
 @portal_required
@@ -91,6 +102,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # Newest first, in windows with an "Older" link: no COUNT of every conversation.
     after = InboxCursor.parse(request.GET.get("before"))
     page = inbox_page(request.user, after=after, size=INBOX_PAGE_SIZE)
+    _badge_counted(request, page.unread_total)
     # Each row's links from one reversed pattern, not two reverse() per row.
     pattern = reverse("messaging:conversation", args=[_ANY_USER])
     read_pattern = reverse("messaging:conversation-read", args=[_ANY_USER])
@@ -173,10 +185,7 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
     marked = conversation_mark_read_counting(
         reader=request.user, partner=partner, ip_address=client_ip(request)
     )
-    if marked.unread_left is not None and isinstance(getattr(request, "portal_badges", None), dict):
-        # The navigation's badge (UnreadBadgeMiddleware) counts lazily; the
-        # count after marking came with the marking, so the badge need not ask.
-        request.portal_badges["messages"] = marked.unread_left
+    _badge_counted(request, marked.unread_left)
     before = _uuid_or_none(request.GET.get("before"))
     page = conversation_page(request.user, partner, before=before)
     rows = message_rows(request.user, partner, page.messages)

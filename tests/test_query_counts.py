@@ -40,7 +40,7 @@ PATIENT_PAGES = {
     "booking page": 9,
     "records list": 8,
     "prescriptions list": 8,
-    "inbox": 8,
+    "inbox": 7,
     # Opening a conversation reads it: on PostgreSQL one statement marks the
     # messages read, updates the conversation's unread count, writes their audit
     # entries and counts what is left for the badge (11 queries there); elsewhere
@@ -54,7 +54,7 @@ PROVIDER_PAGES = {
     "patient list": 9,
     "patient chart": 15,
     "conversation": 17,
-    "inbox": 9,
+    "inbox": 8,
     "refill requests": 9,
     # The provider's patients (one query), the figures, and the PHI access log of
     # every patient whose words are shown (one INSERT).
