@@ -132,6 +132,23 @@ def prescription_rows(prescriptions: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
+def refill_rows(refills: list[RefillRequest], *, zone: dt.tzinfo) -> list[Row]:
+    """The patient's open refill requests: what, when asked, refills left, the note."""
+    url = _UrlOf("prescriptions:refill-detail", "refill_id")
+    return [
+        {
+            "pk": r.pk,
+            "url": url(r.pk),
+            "medication": r.prescription.medication_name,
+            "dosage": r.prescription.dosage,
+            "when": format_in_zone(r.created_at, zone, DEFAULT_FORMAT),
+            "refills": r.prescription.refills,
+            "note": Truncator(r.note).chars(160) if r.note else "",
+        }
+        for r in refills
+    ]
+
+
 def patient_rows(patients: list[dict[str, Any]]) -> list[Row]:
     """The patient list's rows (see providers.selectors.patient_list_page), each linking to the chart."""
     url = _UrlOf("providers:patient-chart", "patient_id")

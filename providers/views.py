@@ -156,6 +156,7 @@ def patient_chart(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "record_rows": display.record_rows(clinical.records.object_list, zone=tz),
             "current_prescription_rows": display.prescription_rows(clinical.prescriptions.current),
             "past_prescription_rows": display.prescription_rows(clinical.prescriptions.past),
+            "refill_rows": display.refill_rows(clinical.pending_refills, zone=tz),
             "write_url": write_url,
             "can_write": can_write,
         },
