@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from auditlog.models import LogEntry
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,15 +74,6 @@ def records_of_patient(patient: PatientProfile) -> QuerySet[MedicalRecord]:
     )
 
 
-def records_page_of_patient(
-    patient: PatientProfile, number: object = 1, *, size: int = RECORDS_PAGE_SIZE
-) -> Page:
-    """One page of the patient's records, newest first (two queries: count and rows)."""
-    page = Paginator(records_of_patient(patient), size).get_page(number)
-    _share_providers(page.object_list)
-    return page
-
-
 def record_list_page(
     patient: PatientProfile, number: object = 1, *, size: int = RECORDS_PAGE_SIZE
 ) -> Page:
@@ -109,15 +100,6 @@ def record_list_page(
         number,
         size,
     )
-
-
-def _share_providers(records: Any) -> None:
-    # One provider object per author, not one per row: each row's copy would
-    # work out the provider's zone from its working hours again.
-    rows = list(records)
-    shared: dict[object, ProviderProfile] = {}
-    for record in rows:
-        record.provider = shared.setdefault(record.provider_id, record.provider)
 
 
 def writable_patient(user: User, patient: PatientProfile) -> bool:
