@@ -269,3 +269,14 @@ def test_an_unknown_outcome_is_refused_by_the_database(patient) -> None:
     row = log(patient.user, "greeting", 0.5)
     with pytest.raises(IntegrityError), transaction.atomic():
         AIInteraction.objects.filter(pk=row.pk).update(outcome="made_up")
+
+
+def test_chart_markup_is_escaped_as_format_html_does() -> None:
+    from django.utils.html import format_html_join
+    from django.utils.safestring import mark_safe
+
+    from assistant.charts import _lines
+
+    template = '<rect x="{}" y="{}"><title>{}</title></rect>'
+    rows = [(1.5, 'say "hi" & <go>', "O'Brien <b>"), (7, "", mark_safe("<em>!</em>"))]
+    assert _lines(template, rows) == format_html_join("\n", template, rows)
