@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging.models import Conversation, Message
-from patients.policy import patient_filter, visible_patients
+from patients.policy import visible_patients
 from patients.templatetags.zoned_time import iso as iso_utc
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 
@@ -146,9 +146,7 @@ def _readable_q(user: User) -> Q:
     if user.role == Role.PROVIDER:
         # Another provider's messages are not PHI; a patient's are, so the
         # patient policy decides (active care or emergency access).
-        # Asked of the partner's patient profile (the query joins it anyway),
-        # not as a subquery over every visible patient: a level less to build.
-        return Q(role=Role.PROVIDER) | patient_filter(user, path="patient_profile")
+        return Q(role=Role.PROVIDER) | Q(Exists(visible_patients(user).filter(user=OuterRef("pk"))))
     return Q(pk__in=[])
 
 
@@ -175,10 +173,11 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
     """The person whose conversation with `user` is at this id, or None (a 404) if `user` may not open it."""
     if not can_use_messaging(user):
         return None
-    # Both answers as columns of the one row, each test built once: `may_reply`
-    # is `may_message` for the page's reply form. (As a WHERE beside the same
-    # annotation, Django would build and compile the policy's subqueries twice,
-    # which cost more than the query itself.)
+    # One query in the usual case: whoever `user` may write to, they may also
+    # open (`may_reply` is `may_message`, for the page's reply form). Only when
+    # they may not write does a second query ask whether their history is
+    # readable (care ended, emergency access): building the whole policy into
+    # every opening cost more than the query itself.
     # A provider's page logs the opening of a patient's messages, flagged when
     # it is under emergency access: `in_care` answers the first half of that here.
     in_care = {"in_care": _cares_for(user, OuterRef("pk"))} if user.role == Role.PROVIDER else {}
@@ -190,16 +189,17 @@ def conversation_partner(user: User, partner_id: uuid.UUID | str) -> User | None
         .defer(*(f"patient_profile__{name}" for name in _PATIENT_DETAILS))
         .annotate(
             may_reply=ExpressionWrapper(Q(_messageable_q(user)), output_field=BooleanField()),
-            may_read=ExpressionWrapper(
-                Q(_history_with(user)) & _readable_q(user), output_field=BooleanField()
-            ),
             **in_care,
         )
         .order_by()
         .first()
     )
-    if found is None or not (found.may_reply or found.may_read):
+    if found is None:
         return None
+    if not found.may_reply:
+        readable = Q(_history_with(user)) & _readable_q(user)
+        if not User.objects.filter(readable, pk=found.pk).exists():
+            return None
     return found
 
 
@@ -401,15 +401,15 @@ def conversation_page(
 ) -> ConversationPage:
     """The latest `size` messages (or those before message `before`), oldest first, in one query."""
     # The page knows both people: no join for the sender (see message_rows).
-    rows = conversation_messages(user, partner).select_related(None)
     sides = [
         Message.objects.filter(sender=user, receiver=partner),
         Message.objects.filter(sender=partner, receiver=user),
     ]
+    anchor = None
     if before is not None:
-        anchor = rows.filter(pk=before).only("id", "sent_at").first()
+        both = conversation_messages(user, partner).select_related(None)
+        anchor = both.filter(pk=before).only("id", "sent_at").first()
         if anchor is not None:
-            rows = rows.filter(_before_q(anchor))
             sides = [side.filter(_before_q(anchor)) for side in sides]
     newest = ("-sent_at", "-id")
     if connection.features.supports_slicing_ordering_in_compound:
@@ -419,6 +419,10 @@ def conversation_page(
         # for a long conversation, and growing with it).
         mine, theirs = (side.order_by(*newest)[: size + 1] for side in sides)
         rows = mine.union(theirs, all=True)
+    else:
+        rows = conversation_messages(user, partner).select_related(None)
+        if anchor is not None:
+            rows = rows.filter(_before_q(anchor))
     newest_first = list(rows.order_by(*newest)[: size + 1])
     has_earlier = len(newest_first) > size
     return ConversationPage(messages=newest_first[:size][::-1], has_earlier=has_earlier)
