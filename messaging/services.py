@@ -166,7 +166,6 @@ class MarkedRead:
     unread_left: int | None  # the reader's unread messages now, where it came for free
 
 
-@transaction.atomic
 def conversation_mark_read(
     *, reader: User, partner: User, ip_address: str | None = None
 ) -> list[uuid.UUID]:
