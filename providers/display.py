@@ -20,8 +20,13 @@ from patients.timezones import DEFAULT_FORMAT, format_in_zone
 from prescriptions.models import PrescriptionStatus, RefillRequest
 from providers.selectors import ProviderDashboard
 from records.selectors import ClinicalChart
+from scheduling.models import AppointmentStatus, AppointmentType
 
 Row = dict[str, Any]
+
+# As get_type_display / get_status_display (a value outside the choices shows as stored).
+_TYPE_LABELS = dict(AppointmentType.choices)
+_STATUS_LABELS = dict(AppointmentStatus.choices)
 
 _PLACEHOLDER = UUID(int=0)
 
@@ -61,16 +66,16 @@ def appointment_rows(
     """Upcoming appointments first, then the recent past ones, with the "Write record" link."""
     return [
         {
-            "pk": a.pk,
-            "iso": _iso(a.date_time),
-            "when": format_in_zone(a.date_time, zone, DEFAULT_FORMAT),
-            "provider": a.provider.display_name,
-            "type": a.get_type_display(),
-            "reason": a.reason or "—",
-            "status": a.status,
-            "status_label": a.get_status_display(),
-            "write_url": f"{write_url}?appointment={a.pk}"
-            if can_write and a.pk in chart.documentable_ids
+            "pk": a["pk"],
+            "iso": _iso(a["date_time"]),
+            "when": format_in_zone(a["date_time"], zone, DEFAULT_FORMAT),
+            "provider": _provider_name(a["provider__user__full_name"], a["provider__credentials"]),
+            "type": _TYPE_LABELS.get(a["type"], a["type"]),
+            "reason": a["reason"] or "—",
+            "status": a["status"],
+            "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
+            "write_url": f"{write_url}?appointment={a['pk']}"
+            if can_write and a["pk"] in chart.documentable_ids
             else "",
         }
         for a in chart.appointments

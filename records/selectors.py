@@ -40,7 +40,18 @@ RECORDS_PAGE_SIZE = 20
 CHART_RECORDS_PAGE_SIZE = 10
 # The chart shows a screenful of each section; the pages hold the rest.
 CHART_PAST_PRESCRIPTIONS_PAGE_SIZE = 10
-# What the chart shows of a record: plain values, no model per row.
+# What the chart shows of an appointment and of a record: plain values, no model per row.
+CHART_APPOINTMENT_COLUMNS = (
+    "pk",
+    "date_time",
+    "status",
+    "type",
+    "reason",
+    "provider__user_id",
+    "provider__credentials",
+    "provider__working_hours",
+    "provider__user__full_name",
+)
 CHART_RECORD_COLUMNS = (
     "pk",
     "record_date",
@@ -215,8 +226,9 @@ def _shown(name: str, value: object) -> str:
 
 @dataclass(frozen=True)
 class ClinicalChart:
-    upcoming_appointments: list[Appointment]
-    past_appointments: list[Appointment]
+    # Plain values (CHART_APPOINTMENT_COLUMNS) of the next and the latest appointments.
+    upcoming_appointments: list[dict[str, Any]]
+    past_appointments: list[dict[str, Any]]
     # A page of plain values (CHART_RECORD_COLUMNS), and the current and a page
     # of past prescriptions as plain values (prescriptions.selectors.prescription_list_page).
     records: Page
@@ -226,7 +238,7 @@ class ClinicalChart:
     documentable_ids: frozenset[object]
 
     @property
-    def appointments(self) -> list[Appointment]:
+    def appointments(self) -> list[dict[str, Any]]:
         """Upcoming first, then the recent past ones: the chart's one table."""
         return [*self.upcoming_appointments, *self.past_appointments]
 
@@ -263,14 +275,14 @@ def clinical_chart(
         ),
         pending_refills=pending_refills_of_patient(patient),
         documentable_ids=frozenset(
-            a.pk for a in [*upcoming, *past] if _documentable_by(a, user, now)
+            a["pk"] for a in [*upcoming, *past] if _documentable_by(a, user, now)
         ),
     )
 
 
 def _chart_appointments(
     patient: PatientProfile, now: dt.datetime
-) -> tuple[list[Appointment], list[Appointment]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The next few scheduled appointments (soonest first) and the latest others (newest first).
 
     Two plain queries: one query numbering the rows of both groups (a window
@@ -279,7 +291,7 @@ def _chart_appointments(
     # The caller has checked that the user may open this patient's chart, and
     # every appointment of a visible patient is visible: no need to plan the
     # policy's subqueries again, nor to read the patient on every row.
-    appointments = Appointment.objects.filter(patient=patient).select_related("provider__user")
+    appointments = Appointment.objects.filter(patient=patient).values(*CHART_APPOINTMENT_COLUMNS)
     upcoming = Q(status=AppointmentStatus.SCHEDULED, date_time__gte=now)
     return (
         list(appointments.filter(upcoming).order_by("date_time")[:CHART_APPOINTMENTS]),
@@ -287,14 +299,16 @@ def _chart_appointments(
     )
 
 
-def _documentable_by(appointment: Appointment, user: User, now: dt.datetime) -> bool:
+def _documentable_by(appointment: dict[str, Any], user: User, now: dt.datetime) -> bool:
     if (
-        appointment.provider.user_id != user.pk
-        or appointment.status not in LINKABLE_APPOINTMENT_STATUSES
+        appointment["provider__user_id"] != user.pk
+        or appointment["status"] not in LINKABLE_APPOINTMENT_STATUSES
     ):
         return False
-    tz = zone_of(appointment.provider)
-    return appointment.date_time.astimezone(tz).date() <= now.astimezone(tz).date()
+    # The provider's zone, as ProviderProfile.zone works it out from the working hours.
+    hours = appointment["provider__working_hours"]
+    tz = zone_of(hours.get("timezone") if isinstance(hours, dict) else None)
+    return appointment["date_time"].astimezone(tz).date() <= now.astimezone(tz).date()
 
 
 # --- The patient's printable summary -------------------------------------------------
