@@ -38,8 +38,8 @@ PATIENT_PAGES = {
     "patient dashboard": 10,
     "appointments list": 9,
     "booking page": 9,
-    "records list": 7,
-    "prescriptions list": 7,
+    "records list": 8,
+    "prescriptions list": 8,
     "inbox": 7,
     # Opening a conversation reads it: on PostgreSQL one statement marks the
     # messages read, updates the conversation's unread count, writes their audit
@@ -49,7 +49,7 @@ PATIENT_PAGES = {
     "assistant": 7,
 }
 PROVIDER_PAGES = {
-    "provider dashboard": 12,
+    "provider dashboard": 11,
     "week calendar": 10,
     "patient list": 9,
     "patient chart": 15,
@@ -58,7 +58,7 @@ PROVIDER_PAGES = {
     "refill requests": 9,
     # The provider's patients (one query), the figures, and the PHI access log of
     # every patient whose words are shown (one INSERT).
-    "assistant analytics": 13,
+    "assistant analytics": 14,
 }
 STAFF_PAGES = {"assistant analytics": 14}
 
