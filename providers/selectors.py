@@ -15,6 +15,7 @@ from django.db.models import (
     F,
     OuterRef,
     QuerySet,
+    Subquery,
     Window,
 )
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from healthcare.paging import counted_page
 from messaging.models import Message
-from messaging.selectors import latest_unread, unread_count
+from messaging.selectors import latest_unread
 from patients.models import EmergencyAccess, PatientProfile
 from patients.policy import patient_filter, visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
@@ -162,13 +163,18 @@ def provider_dashboard(
     Today is the provider's local calendar day. ``chartable_patient_ids`` are
     the patients on today's schedule whose chart the provider may open now
     (a relationship may have ended since the appointment was booked).
-    ``unread`` is the unread count when the caller has it already (the nav badge's).
+    ``unread`` is the unread count when the caller has it already (the nav badge's);
+    else it comes with the latest unread messages, in the same query.
     """
     tz = provider_timezone(provider)
     today = (now or timezone.now()).astimezone(tz).date()
     start, end = local_day_bounds(today, tz)
     appointments = _appointments_with_chart_access(provider, start, end)
     recent, patient_count = _recent_patients_and_count(provider, recent_limit)
+    if unread is None:
+        unread_messages, unread_total = _latest_unread_and_count(provider.user)
+    else:
+        unread_messages, unread_total = latest_unread(provider.user), unread
     return ProviderDashboard(
         tz=tz,
         today=today,
@@ -176,8 +182,8 @@ def provider_dashboard(
         chartable_patient_ids=frozenset(a.patient_id for a in appointments if a.chartable),
         patient_count=patient_count,
         recent_patients=recent,
-        unread_count=unread_count(provider.user) if unread is None else unread,
-        unread_messages=latest_unread(provider.user),
+        unread_count=unread_total,
+        unread_messages=unread_messages,
     )
 
 
@@ -211,3 +217,20 @@ def _recent_patients_and_count(
         .order_by("-relationship_start_date", "patient__user__full_name")[:limit]
     )
     return [link.patient for link in links], links[0].total if links else 0
+
+
+def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[Message], int]:
+    """As messaging's `latest_unread`, with its `unread_count` in the same query.
+
+    The count is an uncorrelated scalar subquery, which the database works out
+    once from the receiver/read index; with no unread message there is no row,
+    and the count is 0.
+    """
+    unread = Message.objects.filter(receiver=user, read=False)
+    total = unread.order_by().values("receiver").annotate(n=Count("pk")).values("n")
+    rows = list(
+        unread.select_related("sender")
+        .annotate(unread_total=Subquery(total))
+        .order_by("-sent_at")[:limit]
+    )
+    return rows, rows[0].unread_total if rows else 0

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.decorators import provider_required
 from healthcare import ratelimits
 from healthcare.net import client_ip
-from messaging.middleware import unread_count_of
 from patients.services import phi_access_record
 from prescriptions.selectors import pending_refills_and_count_for_provider
 from providers import display
@@ -57,7 +56,12 @@ def _age_on(born: dt.date, day: dt.date) -> int:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     provider = request.user.provider_profile
-    board = provider_dashboard(provider, unread=unread_count_of(request))
+    board = provider_dashboard(provider)
+    # The navigation's badge shows the count the dashboard read with its messages
+    # (UnreadBadgeMiddleware would otherwise count them again).
+    badges = getattr(request, "portal_badges", None)
+    if isinstance(badges, dict):
+        badges["messages"] = board.unread_count
     refills, refill_count = pending_refills_and_count_for_provider(
         provider, limit=DASHBOARD_REFILLS
     )

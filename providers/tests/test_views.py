@@ -307,9 +307,10 @@ def test_the_dashboard_shows_no_other_providers_data(
 
 # Session, user, second factor, profile and the session's activity stamp (3), plus
 # appointments with which of their patients are chartable (one query), the recent
-# patients with the count of all (one), unread count (shared with the navigation
-# badge) and list, pending refill requests with their count (one).
-DASHBOARD_QUERIES = 12
+# patients with the count of all (one), the latest unread messages with the unread
+# count (one, shared with the navigation badge), pending refill requests with their
+# count (one).
+DASHBOARD_QUERIES = 11
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(

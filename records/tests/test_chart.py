@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 # and open refill requests.
 CHART_QUERIES = 15
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills with their count.
-DASHBOARD_QUERIES = 12
+DASHBOARD_QUERIES = 11
 
 
 def _chart(patient) -> str:
