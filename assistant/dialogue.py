@@ -73,6 +73,22 @@ _SOMETHING_ELSE = frozenset(
 )
 
 
+# A pick among choices is a few words; more than this restates the request.
+_PICK_WORDS = 6
+
+
+def _restates(understanding: Understanding, chosen: Intent) -> bool:
+    """Whether an answer to "did you want A or B?" is a whole request for the chosen one,
+    not just a pick ("the message one"): confidently that intent, and longer than a pick."""
+    prediction = understanding.prediction
+    return (
+        prediction is not None
+        and prediction.intent == chosen
+        and prediction.confidence >= SWITCH_CONFIDENCE
+        and len(understanding.normalised.split()) > _PICK_WORDS
+    )
+
+
 @dataclass
 class DialogueState:
     intent: str | None = None
@@ -384,6 +400,11 @@ class Dialogue:
         first = understand(original, self.role, self.now) if original else understanding
         if chosen == Intent.OUT_OF_SCOPE:
             return self._out_of_scope(first)
+        if _restates(understanding, chosen):
+            # The answer is the request again, in full ("tell doctor patel that ..."):
+            # its own details stand, with a time said only the first time kept.
+            slots = {"when": first.when.to_json()} if not first.when.empty else {}
+            return self._run(chosen, understanding, slots=slots)
         return self._run(chosen, first, slots={})
 
     def _after_emergency_check(

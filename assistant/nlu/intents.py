@@ -208,16 +208,19 @@ _LONG_UTTERANCE = 14
 def request_clause(text: str) -> str:
     """The asking part of a long utterance in features form: from the last request
     opener that leaves at least four words, and never fewer than the last dozen words
-    (the ask often points back: "... everything I'm prescribed, so what's on it?")."""
+    (the ask often points back: "... everything I'm prescribed, so what's on it?").
+    Without an opener the whole utterance is the request ("tell doctor patel that ...")."""
     words = text.split()
-    if len(words) < _LONG_UTTERANCE:
+    # Numbers (all 0 by now) say nothing about the request: only words count.
+    if sum(1 for w in words if not w.isdigit()) < _LONG_UTTERANCE:
         return text
-    tail = " ".join(words[-12:])
     start = None
     for match in _REQUEST_OPENER.finditer(text):
         if len(text[match.start() :].split()) >= 4:
             start = match.start()
-    clause = text[start:] if start is not None else tail
+    if start is None:
+        return text
+    clause, tail = text[start:], " ".join(words[-12:])
     return clause if len(clause) > len(tail) else tail
 
 

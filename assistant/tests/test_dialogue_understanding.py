@@ -61,3 +61,18 @@ def test_not_cancel_but_move_it_proposes_a_move(patient, provider) -> None:
     reply = chat.say("not cancel, but move it")
     assert reply.intent == "reschedule_appointment", reply.text
     assert Appointment.objects.get().status == "scheduled"
+
+
+def test_answering_a_clarification_with_the_whole_request_keeps_what_it_says(
+    patient, provider
+) -> None:
+    chat = Conversation(patient.user)
+    # Forced into a clarification, whatever the classifier makes of the first words.
+    chat.state = {
+        "awaiting": "clarify",
+        "candidates": ["office_info", "contact_provider", "out_of_scope"],
+        "slots": {"text": "hours or a message"},
+    }
+    reply = chat.say("tell doctor patel that my knee is much better since the new brace")
+    # The message is ready to send with the words said, not asked for again.
+    assert reply.preview is not None and "knee is much better" in reply.preview

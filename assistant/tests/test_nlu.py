@@ -205,3 +205,19 @@ def test_names_and_medications_match_fuzzily() -> None:
     ]
     assert unique_best(best_matches("refill my lisa no pril", medications)) == "lis"
     assert unique_best(best_matches("how often do i take met forming", medications)) == "met"
+
+
+def test_a_long_request_is_weighed_by_its_asking_clause() -> None:
+    from assistant.nlu.intents import features_text, request_clause
+
+    story = features_text(
+        "I'm seeing a dentist tomorrow for a tooth out and they asked me to bring a list "
+        "of everything I'm prescribed, so could you tell me what's on it?"
+    )
+    # The asking clause, with enough before it to say what "it" is.
+    assert request_clause(story).endswith("so could you tell me what's on it")
+    assert "prescribed" in request_clause(story)
+    # Without an opener the whole request stands; numbers do not make it long.
+    told = features_text("tell doctor patel that my number is 1 2 3 4 5 6 7 8 9 0 1 2")
+    assert request_clause(told) == told
+    assert request_clause("book me in") == "book me in"
