@@ -32,33 +32,33 @@ from records.tests.fixtures import make_appointments, make_prescriptions, make_r
 
 pytestmark = pytest.mark.django_db
 
-# The most queries each page may take (session, user, second factor, role check,
+# The most queries each page may take (session, user with their profile, second factor,
 # the page's own reads, the PHI access log where it applies, the badge, the session save).
 PATIENT_PAGES = {
-    "patient dashboard": 10,
-    "appointments list": 9,
-    "booking page": 9,
-    "records list": 8,
-    "prescriptions list": 8,
-    "inbox": 7,
+    "patient dashboard": 9,
+    "appointments list": 8,
+    "booking page": 8,
+    "records list": 7,
+    "prescriptions list": 7,
+    "inbox": 6,
     # Opening a conversation reads it: on PostgreSQL one statement marks the
     # messages read, updates the conversation's unread count, writes their audit
-    # entries and counts what is left for the badge (11 queries there); elsewhere
+    # entries and counts what is left for the badge (10 queries there); elsewhere
     # a SELECT, an UPDATE of each table, one INSERT and the badge's count.
-    "conversation": 15,
-    "assistant": 7,
+    "conversation": 14,
+    "assistant": 6,
 }
 PROVIDER_PAGES = {
-    "provider dashboard": 11,
-    "week calendar": 10,
-    "patient list": 9,
-    "patient chart": 15,
-    "conversation": 17,
-    "inbox": 8,
-    "refill requests": 9,
+    "provider dashboard": 10,
+    "week calendar": 9,
+    "patient list": 8,
+    "patient chart": 14,
+    "conversation": 16,
+    "inbox": 7,
+    "refill requests": 8,
     # The provider's patients (one query), the figures, and the PHI access log of
     # every patient whose words are shown (one INSERT).
-    "assistant analytics": 14,
+    "assistant analytics": 13,
 }
 STAFF_PAGES = {"assistant analytics": 14}
 

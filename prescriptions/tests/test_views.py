@@ -91,9 +91,9 @@ def test_the_prescription_list_queries_do_not_grow(
     make_prescriptions(patient, provider, 10, start=30, ended=True)
     for prescription in more[:5]:
         refill_request_create(prescription=prescription, requested_by=patient.user)
-    # Session, user, patient profile, the current prescriptions with a page of past ones
+    # Session, user with their patient profile, the current prescriptions with a page of past ones
     # and its total (one query), and the session's activity stamp (3).
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         many, page = _query_count(patient_client, url)
 
     assert many == few
@@ -429,8 +429,9 @@ def test_the_refill_queue_queries_do_not_grow(
         refill_request_create(
             prescription=make_prescriptions(patient, provider, 1)[0], requested_by=patient.user
         )
-    # Session, user, second factor, provider profile, the requests, the session's activity stamp (3).
-    with django_assert_num_queries(9):
+    # Session, user with their provider profile, second factor, the requests, the session's
+    # activity stamp (3).
+    with django_assert_num_queries(8):
         many, page = _query_count(provider_client, url)
 
     assert many == few
@@ -627,9 +628,9 @@ def test_the_prescription_page_queries_do_not_grow_with_its_requests(
             decision_reason="No",
         )
 
-    # Session, user, second factor, provider profile, the prescription, its requests,
+    # Session, user with their provider profile, second factor, the prescription, its requests,
     # the relationship check and the access-log insert, and the session's activity stamp (3).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         many, page = _query_count(provider_client, url)
 
     assert many == few

@@ -214,7 +214,7 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
     # prescriptions with a page of past ones and their total (one), open refill
     # requests (5). records/tests/test_chart.py proves these stay fixed as the
     # chart fills.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200
@@ -305,12 +305,12 @@ def test_the_dashboard_shows_no_other_providers_data(
     assert "For Dr Patel only" not in page
 
 
-# Session, user, second factor, profile and the session's activity stamp (3), plus
+# Session, user with their profile, second factor and the session's activity stamp (3), plus
 # appointments with which of their patients are chartable (one query), the recent
 # patients with the count of all (one), the latest unread messages with the unread
 # count (one, shared with the navigation badge), pending refill requests with their
 # count (one).
-DASHBOARD_QUERIES = 11
+DASHBOARD_QUERIES = 10
 
 
 def test_dashboard_queries_do_not_grow_with_the_data(
@@ -394,7 +394,7 @@ def test_the_patient_list_is_paginated_by_25_keeping_the_search(
 
 # Session, user, second factor, profile and the activity stamp (3), plus the page
 # with its total (one query).
-PATIENT_LIST_QUERIES = 9
+PATIENT_LIST_QUERIES = 8
 
 
 def test_patient_list_queries_do_not_grow_with_patients(

@@ -20,14 +20,14 @@ from scheduling.services import appointment_cancel, appointment_create
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, second factor, provider profile, the patient (with whether a care
+# Session, user with their provider profile, second factor, the patient (with whether a care
 # relationship gives the access), the access-log insert and the session's activity
 # stamp (3), then upcoming and past appointments, a page of records (rows and total
 # in one query), current prescriptions with a page of past ones and its total (one)
 # and open refill requests.
-CHART_QUERIES = 15
+CHART_QUERIES = 14
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills with their count.
-DASHBOARD_QUERIES = 11
+DASHBOARD_QUERIES = 10
 
 
 def _chart(patient) -> str:

@@ -809,14 +809,14 @@ def _fill_week(
         )
 
 
-# Every page: session, user, and the session saved again (idle timeout) inside a
-# savepoint (3 statements). Slot page: + patient profile, provider, then the
+# Every page: session, user with their profile, and the session saved again (idle
+# timeout) inside a savepoint (3 statements). Slot page: + provider, then the
 # slots themselves: appointments and time off in one query.
-SLOT_PAGE_QUERIES = 9
-# Calendar: + second factor and provider profile, appointments (with patients), time off.
-CALENDAR_QUERIES = 10
-# Patient's list: + patient profile, upcoming and a window of the past (no count).
-PATIENT_LIST_QUERIES = 9
+SLOT_PAGE_QUERIES = 8
+# Calendar: + second factor, appointments (with patients), time off.
+CALENDAR_QUERIES = 9
+# Patient's list: + upcoming and a window of the past (no count).
+PATIENT_LIST_QUERIES = 8
 
 
 def test_slot_page_queries_do_not_grow_with_appointments(
