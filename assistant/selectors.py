@@ -8,7 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, When
+from django.db import connection
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -16,8 +17,6 @@ from accounts.models import Role, User
 from assistant.models import (
     COMPLETED_TASKS,
     AIInteraction,
-    ConversationRollup,
-    InteractionDailyCount,
     InteractionOutcome,
     InteractionRollupState,
 )
@@ -131,14 +130,13 @@ def is_verified_staff(user: User) -> bool:
 def interactions_for_analytics(user: User) -> QuerySet[AIInteraction]:
     """The interactions `user` may study: staff all; a provider their own and those of the
     patients the patient policy lets them see; anyone else none."""
-    if is_verified_staff(user):
+    user_ids = _analytics_user_ids(user)
+    if user_ids is None:
         return AIInteraction.objects.all()
-    if getattr(user, "is_authenticated", False) and user.role == Role.PROVIDER:
-        # The people first (one query, a panel's worth of ids), then their rows through
-        # the (user, time) index: testing every row of the period against the policy
-        # would read the whole practice's month to find one panel's exchanges.
-        return AIInteraction.objects.filter(user__in=[user.pk, *visible_patient_user_ids(user)])
-    return AIInteraction.objects.none()
+    # The people first (one query, a panel's worth of ids), then their rows through
+    # the (user, time) index: testing every row of the period against the policy
+    # would read the whole practice's month to find one panel's exchanges.
+    return AIInteraction.objects.filter(user__in=user_ids)
 
 
 @dataclass(frozen=True)
@@ -252,64 +250,131 @@ def conversation_last_days(rows: QuerySet[AIInteraction], *, tz: ZoneInfo) -> li
     )
 
 
-def _conversation_counts(rows: QuerySet[AIInteraction]) -> dict[str, int]:
-    """Distinct conversations of `rows`, and those of them with a completed task there."""
-    counts = rows.aggregate(
-        conversations=Count("conversation_id", distinct=True),
-        completed=Count(
-            "conversation_id", distinct=True, filter=Q(outcome__in=list(COMPLETED_TASKS))
-        ),
-    )
-    return {name: value or 0 for name, value in counts.items()}
+# The period's counts at the rollup's grain, and its conversations, in one statement: a
+# UNION ALL of the closed days' rollup rows, the open days' rows grouped live, and one row
+# each of conversation counts ('d' rows are counts, 'r' the rolled-up conversations, 'c'
+# the live ones). Hand-written because the ORM builds it as four or five queries whose
+# compilation and round trips cost more than the database's work (a few ms a view).
+# Portable (CASE, not FILTER; the zone's day through connection.ops), so SQLite tests read
+# the same statement.
+_CLOSED_DAYS_SQL = (
+    "SELECT 'd', day, detected_intent, outcome, interactions, appointments, transfers, acted,"
+    " confidence_sum FROM ai_interaction_daily_counts WHERE day >= %s AND day <= %s"
+)
+_LIVE_DAYS_SQL = (
+    "SELECT 'd', {day}, detected_intent, outcome, COUNT(*),"
+    " SUM(CASE WHEN resulted_in_appointment THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN resulted_in_provider_transfer THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN resulted_in_appointment OR resulted_in_provider_transfer THEN 1 ELSE 0 END),"
+    " SUM(confidence_score) FROM ai_interactions WHERE {where} GROUP BY 2, 3, 4"
+)
+_ROLLED_UP_CONVERSATIONS_SQL = (
+    "SELECT 'r', NULL, NULL, NULL, COUNT(*),"
+    " SUM(CASE WHEN last_completed_day >= %s THEN 1 ELSE 0 END), 0, 0, NULL"
+    " FROM ai_conversation_rollup WHERE last_day >= %s"
+)
+# A live conversation (or completed one) the rolled-up days of the period have not counted.
+_NOT_ROLLED_UP = (
+    " AND NOT EXISTS (SELECT 1 FROM ai_conversation_rollup r"
+    " WHERE r.conversation_id = ai_interactions.conversation_id AND r.last_day >= %s{more})"
+)
+_LIVE_CONVERSATIONS_SQL = (
+    "SELECT 'c', NULL, NULL, NULL,"
+    " COUNT(DISTINCT CASE WHEN conversation_id IS NOT NULL{fresh} THEN conversation_id END),"
+    " COUNT(DISTINCT CASE WHEN outcome IN ({completed}){fresh_completed} THEN conversation_id END),"
+    " 0, 0, NULL FROM ai_interactions WHERE {where}"
+)
 
 
-def _rolled_up_counts(
-    rows: QuerySet[AIInteraction], *, tz: ZoneInfo, first_day: dt.date, last_day: dt.date
+def _as_date(value: Any) -> dt.date:
+    # SQLite hands dates back as ISO text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _period_counts(
+    user_ids: list[Any] | None,
+    *,
+    tz: ZoneInfo,
+    since: dt.datetime,
+    first_day: dt.date,
+    closed_through: dt.date | None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The period's counts and conversations: closed days from the rollup tables, the rest
-    live (5 queries, none reading the closed days' exchanges)."""
-    state = InteractionRollupState.objects.filter(pk=1).values_list("complete_through", flat=True)
-    complete_through = state.first()
-    if complete_through is None or complete_through < first_day:
-        return interaction_day_counts(rows, tz=tz), _conversation_counts(rows)
-    closed = list(
-        InteractionDailyCount.objects.filter(
-            day__gte=first_day, day__lte=min(complete_through, last_day)
-        ).values(
-            "day",
-            "detected_intent",
-            "outcome",
-            "interactions",
-            "appointments",
-            "transfers",
-            "acted",
-            "confidence_sum",
+    """The counts per day, intent and outcome of the interactions of `user_ids` (None:
+    everyone's) from `since`, and their conversations, in one query. With `closed_through`,
+    the days from `first_day` to it come from the rollup tables and only later ones live."""
+    ops = connection.ops
+    uuid = AIInteraction._meta.pk
+    assert uuid is not None
+    live_from = since
+    if closed_through is not None:
+        live_from = dt.datetime.combine(
+            closed_through + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+        )
+    where, where_params = "interaction_timestamp >= %s", [ops.adapt_datetimefield_value(live_from)]
+    if user_ids is not None:
+        where += " AND user_id IN ({})".format(", ".join(["%s"] * len(user_ids)))
+        where_params += [uuid.get_db_prep_value(pk, connection) for pk in user_ids]
+    day_sql, day_params = ops.datetime_cast_date_sql(
+        "interaction_timestamp", (), timezone._get_timezone_name(tz)
+    )
+    completed = sorted(COMPLETED_TASKS)
+    first = ops.adapt_datefield_value(first_day)
+    parts = [_LIVE_DAYS_SQL.format(day=day_sql, where=where)]
+    params: list[Any] = [*day_params, *where_params]
+    fresh = fresh_completed = ""
+    fresh_params: list[Any] = []
+    fresh_completed_params: list[Any] = []
+    if closed_through is not None:
+        parts.insert(0, _CLOSED_DAYS_SQL)
+        params[:0] = [first, ops.adapt_datefield_value(closed_through)]
+        parts.append(_ROLLED_UP_CONVERSATIONS_SQL)
+        params += [first, first]
+        fresh = _NOT_ROLLED_UP.format(more="")
+        fresh_params = [first]
+        fresh_completed = _NOT_ROLLED_UP.format(more=" AND r.last_completed_day >= %s")
+        fresh_completed_params = [first, first]
+    parts.append(
+        _LIVE_CONVERSATIONS_SQL.format(
+            fresh=fresh,
+            completed=", ".join(["%s"] * len(completed)),
+            fresh_completed=fresh_completed,
+            where=where,
         )
     )
-    after = dt.datetime.combine(complete_through + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    live = rows.filter(interaction_timestamp__gte=after)
-    # A conversation has an exchange in the period's closed days exactly when its last
-    # closed day is in the period (and likewise for a completed task).
-    in_period = ConversationRollup.objects.filter(last_day__gte=first_day)
-    conversations = in_period.aggregate(
-        conversations=Count("pk"),
-        completed=Count("pk", filter=Q(last_completed_day__gte=first_day)),
-    )
-    # The open days' conversations that the closed days have not counted already.
-    counted = in_period.filter(pk=OuterRef("conversation_id"))
-    completed = Q(outcome__in=list(COMPLETED_TASKS))
-    more = live.aggregate(
-        conversations=Count("conversation_id", distinct=True, filter=~Exists(counted)),
-        completed=Count(
-            "conversation_id",
-            distinct=True,
-            filter=completed & ~Exists(counted.filter(last_completed_day__gte=first_day)),
-        ),
-    )
-    return closed + interaction_day_counts(live, tz=tz), {
-        name: (conversations[name] or 0) + (more[name] or 0)
-        for name in ("conversations", "completed")
-    }
+    params += [*fresh_params, *completed, *fresh_completed_params, *where_params]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    counts: list[dict[str, Any]] = []
+    conversations = {"conversations": 0, "completed": 0}
+    for kind, day, intent, outcome, n, appointments, transfers, acted, confidence in rows:
+        if kind == "d":
+            counts.append(
+                {
+                    "day": _as_date(day),
+                    "detected_intent": intent,
+                    "outcome": outcome,
+                    "interactions": n,
+                    "appointments": appointments,
+                    "transfers": transfers,
+                    "acted": acted,
+                    "confidence_sum": confidence,
+                }
+            )
+        else:
+            conversations["conversations"] += n or 0
+            conversations["completed"] += appointments or 0
+    return counts, conversations
+
+
+def _analytics_user_ids(user: User) -> list[Any] | None:
+    """Whose interactions `user` may study: None for everyone's (staff), else the ids (none
+    for someone who may study nothing)."""
+    if is_verified_staff(user):
+        return None
+    if getattr(user, "is_authenticated", False) and user.role == Role.PROVIDER:
+        return [user.pk, *visible_patient_user_ids(user)]
+    return []
 
 
 def assistant_analytics(
@@ -325,15 +390,29 @@ def assistant_analytics(
     last_day = now.astimezone(tz).date()
     first_day = last_day - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
-    rows = interactions_for_analytics(user).filter(interaction_timestamp__gte=since)
-    if is_verified_staff(user) and tz.key == rollup_time_zone().key:
-        counts, conversations = _rolled_up_counts(
-            rows, tz=tz, first_day=first_day, last_day=last_day
+    user_ids = _analytics_user_ids(user)
+    closed_through = None
+    if user_ids is None and tz.key == rollup_time_zone().key:
+        # Staff in the practice's zone: the closed days from the rollup. A provider's panel
+        # is read live through the (user, time) index: a rollup per provider and zone would
+        # be larger than what it saves.
+        state = InteractionRollupState.objects.filter(pk=1).values_list(
+            "complete_through", flat=True
         )
+        complete_through = state.first()
+        if complete_through is not None and complete_through >= first_day:
+            closed_through = min(complete_through, last_day)
+    if user_ids == []:
+        counts, conversations = [], {"conversations": 0, "completed": 0}
     else:
-        # A panel's rows through the (user, time) index; a rollup per provider and zone
-        # would be larger than what it saves.
-        counts, conversations = interaction_day_counts(rows, tz=tz), _conversation_counts(rows)
+        counts, conversations = _period_counts(
+            user_ids, tz=tz, since=since, first_day=first_day, closed_through=closed_through
+        )
+    rows = (
+        AIInteraction.objects.all()
+        if user_ids is None
+        else AIInteraction.objects.filter(user__in=user_ids)
+    ).filter(interaction_timestamp__gte=since)
 
     per_day: dict[dt.date, list[int]] = {}
     per_intent: dict[str, int] = {}
