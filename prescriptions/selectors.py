@@ -249,31 +249,50 @@ def pending_refills_for_provider(
     return list(qs[:limit] if limit else qs)
 
 
-def pending_refills_and_count_for_provider(
+def pending_refill_rows_and_count_for_provider(
     provider: ProviderProfile, *, limit: int
-) -> tuple[list[RefillRequest], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """The oldest `limit` of `pending_refills_for_provider` and how many there are in all,
-    in one query (the count is a window over the same rows: COUNT(*) OVER ())."""
+    in one query (the count is a window over the same rows: COUNT(*) OVER ()).
+
+    Plain values of what a summary shows (pk, created_at, patient_name,
+    medication_name, dosage): no model per row, and the names through two joins
+    where models of every row's patient, prescription and prescriber take five.
+    """
     rows = list(
         _pending_for_provider(provider)
-        .select_related("patient__user", "prescription__provider__user")
-        .defer("patient__ssn", "patient__ssn_hash")
         .annotate(total=Window(Count("pk")))
-        .order_by("created_at", "pk")[:limit]
+        .order_by("created_at", "pk")
+        .values(
+            "pk",
+            "created_at",
+            "total",
+            patient_name=F("patient__user__full_name"),
+            medication_name=F("prescription__medication_name"),
+            dosage=F("prescription__dosage"),
+        )[:limit]
     )
-    return rows, rows[0].total if rows else 0
+    return rows, rows[0]["total"] if rows else 0
 
 
 def pending_refill_count_for_provider(provider: ProviderProfile) -> int:
     return _pending_for_provider(provider).count()
 
 
-def pending_refills_of_patient(patient: PatientProfile) -> list[RefillRequest]:
-    """The patient's open requests, oldest first, for their chart."""
+def pending_refill_rows_of_patient(patient: PatientProfile) -> list[dict[str, Any]]:
+    """The patient's open requests, oldest first, for their chart: plain values of what it
+    shows (pk, created_at, note, medication_name, dosage, refills), no model per row."""
     return list(
         RefillRequest.objects.filter(patient=patient, status=RefillStatus.PENDING)
-        .select_related("prescription__provider__user")
         .order_by("created_at", "pk")
+        .values(
+            "pk",
+            "created_at",
+            "note",
+            medication_name=F("prescription__medication_name"),
+            dosage=F("prescription__dosage"),
+            refills=F("prescription__refills"),
+        )
     )
 
 

@@ -17,7 +17,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 
 from patients.timezones import DEFAULT_FORMAT, format_in_zone
-from prescriptions.models import PrescriptionStatus, RefillRequest
+from prescriptions.models import PrescriptionStatus
 from providers.selectors import ProviderDashboard
 from records.selectors import ClinicalChart
 from scheduling.models import AppointmentStatus, AppointmentType
@@ -137,18 +137,19 @@ def prescription_rows(prescriptions: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
-def refill_rows(refills: list[RefillRequest], *, zone: dt.tzinfo) -> list[Row]:
-    """The patient's open refill requests: what, when asked, refills left, the note."""
+def refill_rows(refills: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:
+    """The patient's open refill requests (prescriptions.selectors.pending_refill_rows_of_patient):
+    what, when asked, refills left, the note."""
     url = _UrlOf("prescriptions:refill-detail", "refill_id")
     return [
         {
-            "pk": r.pk,
-            "url": url(r.pk),
-            "medication": r.prescription.medication_name,
-            "dosage": r.prescription.dosage,
-            "when": format_in_zone(r.created_at, zone, DEFAULT_FORMAT),
-            "refills": r.prescription.refills,
-            "note": Truncator(r.note).chars(160) if r.note else "",
+            "pk": r["pk"],
+            "url": url(r["pk"]),
+            "medication": r["medication_name"],
+            "dosage": r["dosage"],
+            "when": format_in_zone(r["created_at"], zone, DEFAULT_FORMAT),
+            "refills": r["refills"],
+            "note": Truncator(r["note"]).chars(160) if r["note"] else "",
         }
         for r in refills
     ]
@@ -181,48 +182,49 @@ def _day_and_clock(value: dt.datetime, zone: dt.tzinfo) -> str:
     return f"{MONTHS_3[local.month].title()} {local.day}, {local.hour:02d}:{local.minute:02d}"
 
 
-def dashboard_rows(board: ProviderDashboard, refills: list[RefillRequest]) -> dict[str, list[Row]]:
-    """The dashboard's lists: today's appointments, recent patients, unread messages, refills."""
+def dashboard_rows(board: ProviderDashboard, refills: list[dict[str, Any]]) -> dict[str, list[Row]]:
+    """The dashboard's lists: today's appointments, recent patients, unread messages, refills
+    (prescriptions.selectors.pending_refill_rows_and_count_for_provider)."""
     chart_url = _UrlOf("providers:patient-chart", "patient_id")
     refill_url = _UrlOf("prescriptions:refill-detail", "refill_id")
     zone = board.tz
     return {
         "appointments": [
             {
-                "iso": _iso(a.date_time),
-                "time": _clock(a.date_time, zone),
-                "chart_url": chart_url(a.patient_id)
-                if a.patient_id in board.chartable_patient_ids
+                "iso": _iso(a["date_time"]),
+                "time": _clock(a["date_time"], zone),
+                "chart_url": chart_url(a["patient_id"])
+                if a["patient_id"] in board.chartable_patient_ids
                 else "",
-                "patient": a.patient.full_name,
-                "type": a.get_type_display(),
-                "reason": a.reason or "—",
-                "status": a.status,
-                "status_label": a.get_status_display(),
+                "patient": a["patient_name"],
+                "type": _TYPE_LABELS.get(a["type"], a["type"]),
+                "reason": a["reason"] or "—",
+                "status": a["status"],
+                "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
             }
             for a in board.appointments
         ],
         "recent_patients": [
-            {"url": chart_url(p.pk), "name": p.full_name} for p in board.recent_patients
+            {"url": chart_url(p["pk"]), "name": p["full_name"]} for p in board.recent_patients
         ],
         "unread_messages": [
             {
-                "sender": m.sender.full_name,
-                "iso": _iso(m.sent_at),
-                "when": _day_and_clock(m.sent_at, zone),
-                "content": Truncator(m.content).chars(90),
+                "sender": m["sender_name"],
+                "iso": _iso(m["sent_at"]),
+                "when": _day_and_clock(m["sent_at"], zone),
+                "content": Truncator(m["content"]).chars(90),
             }
             for m in board.unread_messages
         ],
         "refills": [
             {
-                "pk": r.pk,
-                "url": refill_url(r.pk),
-                "patient": r.patient.full_name,
-                "medication": r.prescription.medication_name,
-                "dosage": r.prescription.dosage,
-                "iso": _iso(r.created_at),
-                "when": _day_and_clock(r.created_at, zone),
+                "pk": r["pk"],
+                "url": refill_url(r["pk"]),
+                "patient": r["patient_name"],
+                "medication": r["medication_name"],
+                "dosage": r["dosage"],
+                "iso": _iso(r["created_at"]),
+                "when": _day_and_clock(r["created_at"], zone),
             }
             for r in refills
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
@@ -23,13 +24,11 @@ from django.utils import timezone
 from accounts.models import User
 from healthcare.paging import counted_page
 from messaging.models import Message
-from messaging.selectors import latest_unread
 from patients.models import EmergencyAccess, PatientProfile
 from patients.policy import patient_filter, visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 from providers.working_hours import local_day_bounds
 from scheduling.models import Appointment
-from scheduling.selectors import PATIENT_SECRETS
 
 
 def patients_of_provider(provider: ProviderProfile) -> QuerySet[PatientProfile]:
@@ -143,12 +142,16 @@ def patients_by_identity(
 class ProviderDashboard:
     tz: ZoneInfo
     today: dt.date
-    appointments: list[Appointment]
+    # Plain values, no model per row (building models of select_related rows, and
+    # compiling their wide column lists, cost more than the queries themselves):
+    # appointments: pk, date_time, type, reason, status, patient_id, patient_name, chartable;
+    appointments: list[dict[str, Any]]
     chartable_patient_ids: frozenset[object]
     patient_count: int
-    recent_patients: list[PatientProfile]
+    # recent_patients: pk, full_name; unread_messages: sender_name, sent_at, content.
+    recent_patients: list[dict[str, Any]]
     unread_count: int
-    unread_messages: list[Message]
+    unread_messages: list[dict[str, Any]]
 
 
 def provider_dashboard(
@@ -174,12 +177,12 @@ def provider_dashboard(
     if unread is None:
         unread_messages, unread_total = _latest_unread_and_count(provider.user)
     else:
-        unread_messages, unread_total = latest_unread(provider.user), unread
+        unread_messages, unread_total = _latest_unread(provider.user), unread
     return ProviderDashboard(
         tz=tz,
         today=today,
         appointments=appointments,
-        chartable_patient_ids=frozenset(a.patient_id for a in appointments if a.chartable),
+        chartable_patient_ids=frozenset(a["patient_id"] for a in appointments if a["chartable"]),
         patient_count=patient_count,
         recent_patients=recent,
         unread_count=unread_total,
@@ -189,38 +192,57 @@ def provider_dashboard(
 
 def _appointments_with_chart_access(
     provider: ProviderProfile, start: dt.datetime, end: dt.datetime
-) -> list[Appointment]:
-    """The provider's appointments in [start, end), in time order; `chartable` on each says
-    whether the provider may open the patient's chart now (the access policy, in the same query)."""
+) -> list[dict[str, Any]]:
+    """The provider's appointments in [start, end), in time order, as the dashboard shows them;
+    `chartable` on each says whether the provider may open the patient's chart now (the
+    access policy, in the same query)."""
     chartable = ExpressionWrapper(
         patient_filter(provider.user, path="patient"), output_field=BooleanField()
     )
     return list(
         Appointment.objects.filter(provider=provider, date_time__gte=start, date_time__lt=end)
-        .select_related("patient__user")
-        .defer(*PATIENT_SECRETS)
-        .annotate(chartable=chartable)
         .order_by("date_time")
+        .values(
+            "pk",
+            "date_time",
+            "type",
+            "reason",
+            "status",
+            "patient_id",
+            patient_name=F("patient__user__full_name"),
+            chartable=chartable,
+        )
     )
 
 
 def _recent_patients_and_count(
     provider: ProviderProfile, limit: int
-) -> tuple[list[PatientProfile], int]:
-    """As `recent_patients_of_provider`, with the number of all the provider's patients
-    (COUNT(*) OVER () of the same rows) in the same query."""
+) -> tuple[list[dict[str, Any]], int]:
+    """As `recent_patients_of_provider` (pk and full_name of each), with the number of all the
+    provider's patients (COUNT(*) OVER () of the same rows) in the same query."""
     links = list(
         ProviderPatient.objects.filter(provider=provider, status=RelationshipStatus.ACTIVE)
-        .select_related("patient__user")
-        .defer("patient__ssn", "patient__ssn_hash")
         .annotate(total=Window(Count("pk")))
-        .order_by("-relationship_start_date", "patient__user__full_name")[:limit]
+        .order_by("-relationship_start_date", "patient__user__full_name")
+        .values("total", pk=F("patient_id"), full_name=F("patient__user__full_name"))[:limit]
     )
-    return [link.patient for link in links], links[0].total if links else 0
+    return links, links[0]["total"] if links else 0
 
 
-def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[Message], int]:
-    """As messaging's `latest_unread`, with its `unread_count` in the same query.
+_UNREAD_COLUMNS = {"sender_name": F("sender__full_name")}
+
+
+def _latest_unread(user: User, limit: int = 5) -> list[dict[str, Any]]:
+    """As messaging's `latest_unread`, as the dashboard shows them (sender_name, sent_at, content)."""
+    return list(
+        Message.objects.filter(receiver=user, read=False)
+        .order_by("-sent_at")
+        .values("sent_at", "content", **_UNREAD_COLUMNS)[:limit]
+    )
+
+
+def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[dict[str, Any]], int]:
+    """As `_latest_unread`, with messaging's `unread_count` in the same query.
 
     The count is an uncorrelated scalar subquery, which the database works out
     once from the receiver/read index; with no unread message there is no row,
@@ -229,8 +251,8 @@ def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[Message],
     unread = Message.objects.filter(receiver=user, read=False)
     total = unread.order_by().values("receiver").annotate(n=Count("pk")).values("n")
     rows = list(
-        unread.select_related("sender")
-        .annotate(unread_total=Subquery(total))
-        .order_by("-sent_at")[:limit]
+        unread.order_by("-sent_at").values(
+            "sent_at", "content", unread_total=Subquery(total), **_UNREAD_COLUMNS
+        )[:limit]
     )
-    return rows, rows[0].unread_total if rows else 0
+    return rows, rows[0]["unread_total"] if rows else 0

@@ -19,7 +19,7 @@ from accounts.decorators import provider_required
 from healthcare import ratelimits
 from healthcare.net import client_ip
 from patients.services import phi_access_record
-from prescriptions.selectors import pending_refills_and_count_for_provider
+from prescriptions.selectors import pending_refill_rows_and_count_for_provider
 from providers import display
 from providers.forms import (
     EmergencyAccessForm,
@@ -62,7 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     badges = getattr(request, "portal_badges", None)
     if isinstance(badges, dict):
         badges["messages"] = board.unread_count
-    refills, refill_count = pending_refills_and_count_for_provider(
+    refills, refill_count = pending_refill_rows_and_count_for_provider(
         provider, limit=DASHBOARD_REFILLS
     )
     context = {

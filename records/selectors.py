@@ -18,11 +18,10 @@ from healthcare.paging import counted_page
 from patients.models import PatientProfile
 from patients.policy import has_care_relationship, patient_filter
 from patients.timezones import zone_of
-from prescriptions.models import RefillRequest
 from prescriptions.selectors import (
     PrescriptionListPage,
     PrescriptionLists,
-    pending_refills_of_patient,
+    pending_refill_rows_of_patient,
     prescription_list_page,
     prescriptions_of_patient,
 )
@@ -233,7 +232,8 @@ class ClinicalChart:
     # of past prescriptions as plain values (prescriptions.selectors.prescription_list_page).
     records: Page
     prescriptions: PrescriptionListPage
-    pending_refills: list[RefillRequest]
+    # Plain values (prescriptions.selectors.pending_refill_rows_of_patient).
+    pending_refills: list[dict[str, Any]]
     # Appointments of the signed-in provider that a record may document (see linkable_appointments).
     documentable_ids: frozenset[object]
 
@@ -273,7 +273,7 @@ def clinical_chart(
         prescriptions=prescription_list_page(
             patient, past_page=prescriptions_page, page_size=CHART_PAST_PRESCRIPTIONS_PAGE_SIZE
         ),
-        pending_refills=pending_refills_of_patient(patient),
+        pending_refills=pending_refill_rows_of_patient(patient),
         documentable_ids=frozenset(
             a["pk"] for a in [*upcoming, *past] if _documentable_by(a, user, now)
         ),

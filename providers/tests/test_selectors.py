@@ -54,7 +54,7 @@ def test_the_dashboard_day_is_the_providers_local_day(
     board = provider_dashboard(provider, now=now)
 
     assert board.today == dt.date(2025, 6, 2)
-    assert board.appointments == [early, late]
+    assert [a["pk"] for a in board.appointments] == [early.pk, late.pk]
     assert board.chartable_patient_ids == {patient.pk}
 
 
@@ -71,7 +71,9 @@ def test_a_former_patients_appointment_is_listed_but_not_chartable(
 
     board = provider_dashboard(provider, now=now)
 
-    assert [a.patient for a in board.appointments] == [patient]
+    assert [a["patient_id"] for a in board.appointments] == [patient.pk]
+    assert [a["patient_name"] for a in board.appointments] == [patient.full_name]
+    assert [a["chartable"] for a in board.appointments] == [False]
     assert board.chartable_patient_ids == frozenset()
     assert board.patient_count == 0
 

@@ -18,6 +18,7 @@ from conftest import WORKING_HOURS
 from messaging.services import message_create
 from patients.models import EmergencyAccess, PatientProfile, PHIAccess
 from patients.services import EMERGENCY_ACCESS_DURATION, patient_create
+from prescriptions.services import prescription_create, refill_request_create
 from providers.models import ProviderProfile
 from providers.services import relationship_deactivate
 from providers.tests.factories import (
@@ -278,6 +279,38 @@ def test_the_dashboard_shows_patients_unread_messages_and_empty_refills(
     assert "Pending refill requests" in page
     assert "No refill requests are waiting." in page
     assert "No appointments today." in page
+
+
+def test_a_pending_refill_is_on_the_dashboard_and_the_chart(
+    provider_client: Client, provider: ProviderProfile, patient: PatientProfile
+) -> None:
+    today = timezone.now().date()
+    prescription = prescription_create(
+        patient=patient,
+        provider=provider,
+        medication_name="Lisinopril",
+        dosage="10 mg",
+        frequency="daily",
+        start_date=today - dt.timedelta(days=10),
+        end_date=today + dt.timedelta(days=30),
+        refills=2,
+    )
+    refill = refill_request_create(
+        prescription=prescription, requested_by=patient.user, note="Running <low>"
+    )
+    refill_url = reverse("prescriptions:refill-detail", kwargs={"refill_id": refill.pk})
+
+    board = _page(provider_client.get(reverse("providers:dashboard")))
+    chart = _page(provider_client.get(_chart_url(patient)))
+
+    assert '<span class="badge" data-count="refills">1</span>' in board
+    assert f'<a href="{refill_url}">Pat Jones</a>' in board
+    assert "· Lisinopril 10 mg" in board
+    assert f'<li data-refill="{refill.pk}">' in chart
+    assert "<strong>Lisinopril</strong> 10 mg" in chart
+    assert "2 refills left" in chart
+    assert "Running &lt;low&gt;" in chart
+    assert f'<a href="{refill_url}">Decide</a>' in chart
 
 
 def test_the_dashboard_does_not_link_a_former_patients_chart(
