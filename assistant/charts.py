@@ -116,6 +116,16 @@ def outcome_table_rows(outcomes: Sequence[OutcomeCount]) -> SafeString:
     )
 
 
+def review_table_rows(rows: Iterable[Sequence[str]]) -> SafeString:
+    """The low-confidence utterances (when, who, said, understood as, percent, answer),
+    written once per page rather than six template variables a row."""
+    return _lines(
+        '<tr><td>{}</td><td>{}</td><td class="said">{}</td><td>{}</td><td>{}%</td>'
+        '<td class="meta">{}</td></tr>',
+        rows,
+    )
+
+
 def day_label(day: dt.date, fmt: str) -> str:
     """`day` in the Django date format `fmt`, in the active language."""
     return _day_label(day, fmt, translation.get_language())

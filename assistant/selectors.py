@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Max, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -163,6 +163,22 @@ class OutcomeCount:
 
 
 @dataclass(frozen=True)
+class LowConfidenceUtterance:
+    """A patient's (or provider's) words the assistant was unsure of, with who said them."""
+
+    pk: Any
+    user_id: Any
+    # None when the speaker is not a patient (their words are no patient's PHI).
+    patient_id: Any
+    full_name: str
+    input_text: str
+    response_text: str
+    detected_intent: str
+    confidence_score: float
+    interaction_timestamp: dt.datetime
+
+
+@dataclass(frozen=True)
 class AssistantAnalytics:
     first_day: dt.date
     last_day: dt.date
@@ -174,7 +190,7 @@ class AssistantAnalytics:
     # Led to an appointment, a transfer, or both (each interaction counted once).
     acted: int
     intents: list[IntentCount]
-    low_confidence: list[AIInteraction]
+    low_confidence: list[LowConfidenceUtterance]
     # What the exchanges came to (every outcome, zeros included, in the model's order).
     outcomes: list[OutcomeCount]
     # Conversations (exchanges sharing a conversation id) and those with a completed task.
@@ -450,19 +466,24 @@ def assistant_analytics(
         .order_by("-interaction_timestamp")
         .values("pk")[:LOW_CONFIDENCE_LISTED]
     )
-    low_confidence = list(
-        AIInteraction.objects.filter(pk__in=newest)
-        .only(
+    # Plain values: model instances of the rows (and their deferred-field machinery) cost
+    # more than reading them.
+    low_confidence = [
+        LowConfidenceUtterance(*values)
+        for values in AIInteraction.objects.filter(pk__in=newest)
+        .order_by("-interaction_timestamp")
+        .values_list(
+            "pk",
             "user_id",
+            "user__patient_profile__pk",
+            "user__full_name",
             "input_text",
             "response_text",
             "detected_intent",
             "confidence_score",
             "interaction_timestamp",
         )
-        .annotate(full_name=F("user__full_name"), patient_id=F("user__patient_profile__pk"))
-        .order_by("-interaction_timestamp")
-    )
+    ]
     return AssistantAnalytics(
         first_day=first_day,
         last_day=last_day,

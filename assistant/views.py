@@ -31,14 +31,15 @@ from assistant.charts import (
     day_label,
     intent_chart,
     outcome_table_rows,
+    review_table_rows,
 )
 from assistant.conversation import LAST_REPLY_KEY, STATE_KEY
 from assistant.forms import RecordingForm, UtteranceForm
-from assistant.models import AIInteraction
 from assistant.nlu.intents import INTENT_LABELS, Intent, warm_up
 from assistant.redaction import redact_for
 from assistant.selectors import (
     LOW_CONFIDENCE,
+    LowConfidenceUtterance,
     assistant_analytics,
     current_conversation,
     is_verified_staff,
@@ -199,19 +200,19 @@ def _intent_label(value: str) -> str:
         return value
 
 
-def _review_row(interaction: AIInteraction, tz: ZoneInfo) -> dict[str, str]:
+def _review_row(interaction: LowConfidenceUtterance, tz: ZoneInfo) -> tuple[str, ...]:
     """One low-confidence utterance as the page shows it, formatted once here: per-row
     template filters (zone, date, truncation) cost more than the rest of the page."""
     local = interaction.interaction_timestamp.astimezone(tz)
-    return {
+    return (
         # "j M H:i", the day's part cached: the same few days recur on every view.
-        "when": f"{day_label(local.date(), 'j M')} {local:%H:%M}",
-        "who": interaction.full_name,
-        "said": interaction.input_text,
-        "label": _intent_label(interaction.detected_intent),
-        "percent": str(round(interaction.confidence_score * 100)),
-        "answer": Truncator(interaction.response_text).chars(160),
-    }
+        f"{day_label(local.date(), 'j M')} {local:%H:%M}",
+        interaction.full_name,
+        interaction.input_text,
+        _intent_label(interaction.detected_intent),
+        str(round(interaction.confidence_score * 100)),
+        Truncator(interaction.response_text).chars(160),
+    )
 
 
 @staff_or_provider_required
@@ -239,7 +240,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
         "daily_rows": daily_table_rows(figures.days),
         "outcome_rows": outcome_table_rows(figures.outcomes),
         "intent_chart": intent_chart(figures.intents, label=_intent_label),
-        "low_confidence": [_review_row(i, tz) for i in figures.low_confidence],
+        "low_confidence": review_table_rows(_review_row(i, tz) for i in figures.low_confidence),
         "low_confidence_percent": round(LOW_CONFIDENCE * 100),
     }
     return render(request, "assistant/analytics.html", context)
