@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import portal_required
 from accounts.models import Role, User
 from healthcare.net import client_ip
+from messaging.display import message_rows_html
 from messaging.forms import ComposeForm, MessageForm
 from messaging.push import TimeDisplay, message_payload
 from messaging.selectors import (
@@ -204,6 +205,7 @@ def conversation(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         "partner": partner,
         "page": page,
         "rows": rows,
+        "rows_html": message_rows_html(rows),
         "live": before is None,
         "form": form if can_reply else None,
         "refusal": None if can_reply else refusal_reason(request.user, partner),
