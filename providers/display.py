@@ -9,17 +9,22 @@ them as it would the model's fields), so the HTML is the same.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 from uuid import UUID
 
 from django.urls import reverse
 from django.utils.dates import MONTHS_3
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from patients.timezones import DEFAULT_FORMAT, format_in_zone
 from prescriptions.models import PrescriptionStatus
 from providers.selectors import ProviderDashboard
 from records.selectors import ClinicalChart
+from scheduling.display import rows_html, when_text
 from scheduling.models import AppointmentStatus, AppointmentType
 
 Row = dict[str, Any]
@@ -60,26 +65,66 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The chart's rows as markup, one template per table filled in by rows_html (every
+# value escaped): a template loop pays for each variable, tag and translation of
+# every row, several times what the page's queries cost. Same HTML as the
+# templates in providers/chart/ drew.
+_APPOINTMENT_ROW = (
+    '<tr data-appointment="{pk}">\n'
+    '  <td><time datetime="{iso}">{when}</time></td>\n'
+    "  <td>{provider}</td>\n"
+    "  <td>{type}</td>\n"
+    "  <td>{reason}</td>\n"
+    '  <td><span class="status status-{status}">{status_label}</span></td>\n'
+    "  <td>{write}</td>\n"
+    "</tr>"
+)
+_RECORD_ROW = (
+    '<li data-record="{pk}">\n'
+    '  <h3><a href="{url}">{day} · {title}</a></h3>\n'
+    '  <p class="meta">{provider}{appointment}</p>\n'
+    "  {symptoms}{treatment}\n"
+    "</li>"
+)
+_PRESCRIPTION_ROW = (
+    '<tr data-prescription="{pk}">\n'
+    '  <th scope="row"><a href="{url}">{medication}</a></th>\n'
+    "  <td>{dosage}, {frequency}</td>\n"
+    "  <td>{start} – {end}{duration}</td>\n"
+    "  <td data-refills>{refills}</td>\n"
+    "  <td>{provider}</td>\n"
+    '  <td><span class="status status-{status}">{status_label}</span>{pending}</td>\n'
+    "</tr>"
+)
+
+
 def appointment_rows(
     chart: ClinicalChart, *, zone: dt.tzinfo, can_write: bool, write_url: str
-) -> list[Row]:
+) -> SafeString:
     """Upcoming appointments first, then the recent past ones, with the "Write record" link."""
-    return [
-        {
-            "pk": a["pk"],
-            "iso": _iso(a["date_time"]),
-            "when": format_in_zone(a["date_time"], zone, DEFAULT_FORMAT),
-            "provider": _provider_name(a["provider__user__full_name"], a["provider__credentials"]),
-            "type": _TYPE_LABELS.get(a["type"], a["type"]),
-            "reason": a["reason"] or "—",
-            "status": a["status"],
-            "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
-            "write_url": f"{write_url}?appointment={a['pk']}"
-            if can_write and a["pk"] in chart.documentable_ids
-            else "",
-        }
-        for a in chart.appointments
-    ]
+    write_link = format_html('<a href="{}?appointment={{}}">{}</a>', write_url, _("Write record"))
+    return rows_html(
+        _APPOINTMENT_ROW,
+        (
+            {
+                "pk": a["pk"],
+                "iso": _iso(a["date_time"]),
+                "when": when_text(a["date_time"], zone),
+                "provider": _provider_name(
+                    a["provider__user__full_name"], a["provider__credentials"]
+                ),
+                "type": _TYPE_LABELS.get(a["type"], a["type"]),
+                "reason": a["reason"] or "—",
+                "status": a["status"],
+                "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
+                # The id is a UUID: nothing in it to escape.
+                "write": mark_safe(write_link.format(a["pk"]))  # noqa: S308
+                if can_write and a["pk"] in chart.documentable_ids
+                else "",
+            }
+            for a in chart.appointments
+        ),
+    )
 
 
 def _provider_name(full_name: str, credentials: str) -> str:
@@ -87,10 +132,17 @@ def _provider_name(full_name: str, credentials: str) -> str:
     return f"{full_name}, {credentials}" if credentials else full_name
 
 
-def record_rows(records: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:
+def _clinical_text(label: str, text: str) -> SafeString | str:
+    # As `<p class="clinical-text">{% translate "Symptoms:" %} {{ text }}</p>` when there is text.
+    return format_html('<p class="clinical-text">{} {}</p>', label, text) if text else ""
+
+
+def record_rows(records: list[dict[str, Any]], *, zone: dt.tzinfo) -> SafeString:
     """A page of visit records (records.selectors.CHART_RECORD_COLUMNS): date, diagnosis and
     the start of symptoms and treatment."""
     url = _UrlOf("records:record-detail", "record_id")
+    visit, symptoms, treatment = _("Visit"), _("Symptoms:"), _("Treatment:")
+    appointment_of = _("appointment of %(when)s")
     rows = []
     for r in records:
         appointment_at = r["appointment__date_time"]
@@ -99,42 +151,56 @@ def record_rows(records: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:
                 "pk": r["pk"],
                 "url": url(r["pk"]),
                 "day": _day(r["record_date"]),
-                "diagnosis": Truncator(r["diagnosis"]).chars(80) if r["diagnosis"] else "",
+                "title": Truncator(r["diagnosis"]).chars(80) if r["diagnosis"] else visit,
                 "provider": _provider_name(
                     r["provider__user__full_name"], r["provider__credentials"]
                 ),
-                "appointment_when": format_in_zone(appointment_at, zone, DEFAULT_FORMAT)
+                # As blocktranslate: the translation as it is, the value escaped.
+                "appointment": mark_safe(  # noqa: S308
+                    " · "
+                    + appointment_of % {"when": html.escape(when_text(appointment_at, zone))}
+                )
                 if appointment_at is not None
                 else "",
-                "symptoms": Truncator(r["symptoms"]).chars(160) if r["symptoms"] else "",
-                "treatment": Truncator(r["treatment"]).chars(160) if r["treatment"] else "",
+                "symptoms": _clinical_text(
+                    symptoms, Truncator(r["symptoms"]).chars(160) if r["symptoms"] else ""
+                ),
+                "treatment": _clinical_text(
+                    treatment, Truncator(r["treatment"]).chars(160) if r["treatment"] else ""
+                ),
             }
         )
-    return rows
+    return rows_html(_RECORD_ROW, rows)
 
 
-def prescription_rows(prescriptions: list[dict[str, Any]]) -> list[Row]:
+def prescription_rows(prescriptions: list[dict[str, Any]]) -> SafeString:
     """Prescriptions (prescriptions.selectors.prescription_list_page's values) as the chart's
     tables show them, each linking to its page."""
     url = _UrlOf("prescriptions:prescription-detail", "prescription_id")
-    return [
-        {
-            "pk": p["pk"],
-            "url": url(p["pk"]),
-            "medication": p["medication_name"],
-            "dosage": p["dosage"],
-            "frequency": p["frequency"],
-            "start": _day(p["start_date"]),
-            "end": _day(p["end_date"]),
-            "duration": p["duration"],
-            "refills": p["refills"],
-            "provider": _provider_name(p["provider__user__full_name"], p["provider__credentials"]),
-            "status": p["shown_status"],
-            "status_label": PrescriptionStatus(p["shown_status"]).label,
-            "refill_pending": p["refill_pending"],
-        }
-        for p in prescriptions
-    ]
+    pending = format_html(' <span class="status status-pending">{}</span>', _("Refill requested"))
+    return rows_html(
+        _PRESCRIPTION_ROW,
+        (
+            {
+                "pk": p["pk"],
+                "url": url(p["pk"]),
+                "medication": p["medication_name"],
+                "dosage": p["dosage"],
+                "frequency": p["frequency"],
+                "start": _day(p["start_date"]),
+                "end": _day(p["end_date"]),
+                "duration": format_html(" ({})", p["duration"]) if p["duration"] else "",
+                "refills": p["refills"],
+                "provider": _provider_name(
+                    p["provider__user__full_name"], p["provider__credentials"]
+                ),
+                "status": p["shown_status"],
+                "status_label": PrescriptionStatus(p["shown_status"]).label,
+                "pending": pending if p["refill_pending"] else "",
+            }
+            for p in prescriptions
+        ),
+    )
 
 
 def refill_rows(refills: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:

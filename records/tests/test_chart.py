@@ -11,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.models import PHIAccess
+from patients.timezones import DEFAULT_FORMAT, format_in_zone
 from prescriptions.services import refill_request_create
 from providers.services import relationship_activate
 from providers.tests import factories as provider_factories
 from providers.tests.factories import make_patients
+from records.services import medical_record_create
 from records.tests.fixtures import at, make_appointments, make_prescriptions, make_records, today
 from scheduling.services import appointment_cancel, appointment_create
 
@@ -96,6 +98,27 @@ def test_the_chart_lists_the_records_newest_first(
         < records.index("Diagnosis 001")
         < records.index("Diagnosis 002")
     )
+
+
+def test_a_record_shows_its_visit_time_and_escaped_texts(
+    provider_client: Client, provider, patient, visit
+) -> None:
+    medical_record_create(
+        patient=patient,
+        provider=provider,
+        record_date=today(),
+        diagnosis="",
+        symptoms="Cough <3 days>",
+        appointment=visit,
+    )
+
+    records = _section(provider_client.get(_chart(patient)).content.decode(), "records")
+
+    when = format_in_zone(visit.date_time, provider.zone, DEFAULT_FORMAT)
+    assert f"· appointment of {when}</p>" in records
+    assert " · Visit</a></h3>" in records
+    assert '<p class="clinical-text">Symptoms: Cough &lt;3 days&gt;</p>' in records
+    assert "Treatment:" not in records
 
 
 def test_a_cancelled_appointment_cannot_be_written_up(
