@@ -9,6 +9,7 @@ from uuid import UUID
 
 from auditlog.models import LogEntry
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,7 +49,6 @@ CHART_APPOINTMENT_COLUMNS = (
     "reason",
     "provider__user_id",
     "provider__credentials",
-    "provider__working_hours",
     "provider__user__full_name",
 )
 CHART_RECORD_COLUMNS = (
@@ -280,23 +280,77 @@ def clinical_chart(
     )
 
 
+# The chart's appointments: the next few scheduled ones and the latest others, in
+# one statement (a UNION ALL of the two, each part ordered and limited in its own
+# subquery, which both PostgreSQL and SQLite accept). Written out rather than
+# built with the ORM: compiling the two querysets and their joins cost several
+# times what the database takes to answer them.
+_CHART_APPOINTMENTS_SQL = """
+SELECT * FROM (
+  SELECT a.id, CAST(a.date_time AS TEXT), a.status, a.type, a.reason,
+         p.user_id, p.credentials, u.full_name, 1
+  FROM appointments a
+  JOIN provider_profiles p ON p.id = a.provider_id
+  JOIN users u ON u.id = p.user_id
+  WHERE a.patient_id = %(patient)s AND a.status = %(scheduled)s AND a.date_time >= %(now)s
+  ORDER BY a.date_time LIMIT %(limit)s
+) upcoming
+UNION ALL
+SELECT * FROM (
+  SELECT a.id, CAST(a.date_time AS TEXT), a.status, a.type, a.reason,
+         p.user_id, p.credentials, u.full_name, 0
+  FROM appointments a
+  JOIN provider_profiles p ON p.id = a.provider_id
+  JOIN users u ON u.id = p.user_id
+  WHERE a.patient_id = %(patient)s AND NOT (a.status = %(scheduled)s AND a.date_time >= %(now)s)
+  ORDER BY a.date_time DESC LIMIT %(limit)s
+) past
+"""
+
+
 def _chart_appointments(
     patient: PatientProfile, now: dt.datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The next few scheduled appointments (soonest first) and the latest others (newest first).
-
-    Two plain queries: one query numbering the rows of both groups (a window
-    function) saves a round trip but costs more to build than it saves.
-    """
+    """The next few scheduled appointments (soonest first) and the latest others (newest first),
+    as dicts of CHART_APPOINTMENT_COLUMNS, in one query."""
     # The caller has checked that the user may open this patient's chart, and
     # every appointment of a visible patient is visible: no need to plan the
     # policy's subqueries again, nor to read the patient on every row.
-    appointments = Appointment.objects.filter(patient=patient).values(*CHART_APPOINTMENT_COLUMNS)
-    upcoming = Q(status=AppointmentStatus.SCHEDULED, date_time__gte=now)
-    return (
-        list(appointments.filter(upcoming).order_by("date_time")[:CHART_APPOINTMENTS]),
-        list(appointments.exclude(upcoming).order_by("-date_time")[:CHART_APPOINTMENTS]),
-    )
+    uuid = Appointment._meta.pk
+    params = {
+        "patient": uuid.get_db_prep_value(patient.pk, connection),
+        "scheduled": str(AppointmentStatus.SCHEDULED),
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "limit": CHART_APPOINTMENTS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CHART_APPOINTMENTS_SQL, params)
+        rows = cursor.fetchall()
+    upcoming: list[dict[str, Any]] = []
+    past: list[dict[str, Any]] = []
+    for pk, when, status, kind, reason, user_id, credentials, full_name, is_upcoming in rows:
+        (upcoming if is_upcoming else past).append(
+            {
+                "pk": uuid.to_python(pk),
+                "date_time": _aware(when),
+                "status": status,
+                "type": kind,
+                "reason": reason,
+                "provider__user_id": uuid.to_python(user_id),
+                "provider__credentials": credentials,
+                "provider__user__full_name": full_name,
+            }
+        )
+    # UNION ALL keeps each part's order in practice, but SQL does not promise it.
+    upcoming.sort(key=lambda a: a["date_time"])
+    past.sort(key=lambda a: a["date_time"], reverse=True)
+    return upcoming, past
+
+
+def _aware(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    # PostgreSQL writes the offset ("+00"); SQLite keeps UTC without one.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _documentable_by(appointment: dict[str, Any], user: User, now: dt.datetime) -> bool:
@@ -305,9 +359,8 @@ def _documentable_by(appointment: dict[str, Any], user: User, now: dt.datetime) 
         or appointment["status"] not in LINKABLE_APPOINTMENT_STATUSES
     ):
         return False
-    # The provider's zone, as ProviderProfile.zone works it out from the working hours.
-    hours = appointment["provider__working_hours"]
-    tz = zone_of(hours.get("timezone") if isinstance(hours, dict) else None)
+    # The appointment is the user's own: their zone is the one of the appointment's provider.
+    tz = zone_of(user.provider_profile)
     return appointment["date_time"].astimezone(tz).date() <= now.astimezone(tz).date()
 
 

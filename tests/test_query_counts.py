@@ -52,7 +52,7 @@ PROVIDER_PAGES = {
     "provider dashboard": 10,
     "week calendar": 9,
     "patient list": 8,
-    "patient chart": 14,
+    "patient chart": 13,
     "conversation": 16,
     "inbox": 7,
     "refill requests": 8,

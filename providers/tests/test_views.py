@@ -211,11 +211,11 @@ def test_opening_the_chart_takes_a_fixed_number_of_queries(
     # Session, user, second factor, profile, the patient with whether a care
     # relationship gives the access, and the access-log insert, plus the
     # session's activity stamp (3); then the clinical sections: upcoming and past
-    # appointments, a page of records and their total (one query), current
+    # appointments (one query), a page of records and their total (one query), current
     # prescriptions with a page of past ones and their total (one), open refill
     # requests (5). records/tests/test_chart.py proves these stay fixed as the
     # chart fills.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         response = provider_client.get(_chart_url(patient))
 
     assert response.status_code == 200

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 
 # Session, user with their provider profile, second factor, the patient (with whether a care
 # relationship gives the access), the access-log insert and the session's activity
-# stamp (3), then upcoming and past appointments, a page of records (rows and total
-# in one query), current prescriptions with a page of past ones and its total (one)
-# and open refill requests.
-CHART_QUERIES = 14
+# stamp (3), then upcoming and past appointments (one query), a page of records (rows
+# and total in one query), current prescriptions with a page of past ones and its total
+# (one) and open refill requests.
+CHART_QUERIES = 13
 # The dashboard's own (see providers/tests/test_views.py) plus the pending refills with their count.
 DASHBOARD_QUERIES = 10
 
