@@ -8,18 +8,16 @@ from typing import Any
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
     Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -154,6 +152,71 @@ _LIST_COLUMNS = (
 )
 
 
+# The rows that may be current (active, ending no earlier than yesterday) and
+# the asked page of the others, each part numbered and counted by a window over
+# the same rows; the prescriber's name is joined to the shown rows only.
+# Written by hand: the ORM's version (window annotations filtered through a
+# wrapping subquery) took ~3 ms to compile, twice the query's own time.
+_LIST_PAGE_SQL = """
+SELECT p.id, p.medication_name, p.dosage, p.frequency, p.duration, p.start_date, p.end_date,
+       p.refills, p.status, p.provider_id, pp.credentials, pp.working_hours, u.full_name,
+       p.maybe_current, p.refill_pending, p.in_part
+FROM (
+    SELECT *,
+           ROW_NUMBER() OVER (PARTITION BY maybe_current
+                              ORDER BY start_date DESC, created_at DESC, id DESC) AS number,
+           COUNT(*) OVER (PARTITION BY maybe_current) AS in_part
+    FROM (
+        SELECT id, medication_name, dosage, frequency, duration, start_date, end_date, refills,
+               status, provider_id, created_at,
+               (status = %(active)s AND end_date >= %(yesterday)s) AS maybe_current,
+               EXISTS (SELECT 1 FROM refill_requests r
+                       WHERE r.prescription_id = prescriptions.id AND r.status = %(pending)s)
+                   AS refill_pending
+        FROM prescriptions
+        WHERE patient_id = %(patient)s
+    ) AS own
+) AS p
+JOIN provider_profiles pp ON pp.id = p.provider_id
+JOIN users u ON u.id = pp.user_id
+WHERE p.maybe_current OR (p.number > %(offset)s AND p.number <= %(last)s)
+ORDER BY p.start_date DESC, p.created_at DESC, p.id DESC
+"""
+
+
+def _list_page_rows(
+    patient: PatientProfile, *, yesterday: dt.date, offset: int, size: int
+) -> list[dict[str, Any]]:
+    """`_LIST_PAGE_SQL`'s rows as the dicts `.values(*_LIST_COLUMNS, ...)` made, typed alike on every database."""
+    fields = Prescription._meta
+    uuid_of, date_of = fields.pk.to_python, fields.get_field("start_date").to_python
+    hours = ProviderProfile._meta.get_field("working_hours")
+    ops = connection.ops
+    params = {
+        "active": str(PrescriptionStatus.ACTIVE),
+        "yesterday": ops.adapt_datefield_value(yesterday),
+        "pending": str(RefillStatus.PENDING),
+        "patient": fields.pk.get_db_prep_value(patient.pk, connection),
+        "offset": offset,
+        "last": offset + size,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_LIST_PAGE_SQL, params)
+        fetched = cursor.fetchall()
+    rows = []
+    for values in fetched:
+        row = dict(zip(_LIST_COLUMNS, values[:13], strict=True))
+        row["pk"], row["provider_id"] = uuid_of(row["pk"]), uuid_of(row["provider_id"])
+        row["start_date"], row["end_date"] = date_of(row["start_date"]), date_of(row["end_date"])
+        row["provider__working_hours"] = hours.from_db_value(
+            row["provider__working_hours"], None, connection
+        )
+        row["maybe_current"], row["refill_pending"] = bool(values[13]), bool(values[14])
+        row["in_part"] = values[15]
+        rows.append(row)
+    return rows
+
+
 def prescription_list_page(
     patient: PatientProfile,
     *,
@@ -172,26 +235,12 @@ def prescription_list_page(
     except ValueError:
         wanted = 1
     yesterday = timezone.now().date() - dt.timedelta(days=1)
-    maybe_current = ExpressionWrapper(
-        Q(status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday), output_field=BooleanField()
-    )
-    pending = RefillRequest.objects.filter(prescription=OuterRef("pk"), status=RefillStatus.PENDING)
-    newest_first = [F("start_date").desc(), F("created_at").desc(), F("pk").desc()]
+    maybe_current = Q(status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday)
     rows = Prescription.objects.filter(patient=patient)
     if wanted < 1:
         wanted = Paginator(rows.exclude(maybe_current), page_size).get_page(past_page).number
     offset = (wanted - 1) * page_size
-    shown = list(
-        rows.annotate(
-            maybe_current=maybe_current,
-            refill_pending=Exists(pending),
-            number=Window(RowNumber(), partition_by=[maybe_current], order_by=newest_first),
-            in_part=Window(Count("pk"), partition_by=[maybe_current]),
-        )
-        .filter(Q(maybe_current=True) | Q(number__gt=offset, number__lte=offset + page_size))
-        .order_by(*newest_first)
-        .values(*_LIST_COLUMNS, "maybe_current", "refill_pending", "in_part")
-    )
+    shown = _list_page_rows(patient, yesterday=yesterday, offset=offset, size=page_size)
     recent = [row for row in shown if row["maybe_current"]]
     older = [row for row in shown if not row["maybe_current"]]
     if not older and wanted > 1:
