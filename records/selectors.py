@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from auditlog.models import LogEntry
-from django.core.paginator import Page
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -261,11 +261,7 @@ def clinical_chart(
     """
     now = now or timezone.now()
     upcoming, past = _chart_appointments(patient, now)
-    records = counted_page(
-        records_of_patient(patient).values(*CHART_RECORD_COLUMNS),
-        records_page,
-        CHART_RECORDS_PAGE_SIZE,
-    )
+    records = _chart_records_page(patient, records_page)
     return ClinicalChart(
         upcoming_appointments=upcoming,
         past_appointments=past,
@@ -345,6 +341,66 @@ def _chart_appointments(
     upcoming.sort(key=lambda a: a["date_time"])
     past.sort(key=lambda a: a["date_time"], reverse=True)
     return upcoming, past
+
+
+# A page of the chart's records with the patient's number of records. Written out
+# for the same reason as the appointments' query; the total is a scalar subquery
+# (worked out once from the patient/date index) rather than COUNT(*) OVER (),
+# which would join every one of the patient's records to its author before the
+# page is cut.
+_CHART_RECORDS_SQL = """
+SELECT r.id, CAST(r.record_date AS TEXT), r.diagnosis, r.symptoms, r.treatment,
+       p.credentials, u.full_name, CAST(a.date_time AS TEXT),
+       (SELECT COUNT(*) FROM medical_records c WHERE c.patient_id = %(patient)s)
+FROM medical_records r
+JOIN provider_profiles p ON p.id = r.provider_id
+JOIN users u ON u.id = p.user_id
+LEFT JOIN appointments a ON a.id = r.appointment_id
+WHERE r.patient_id = %(patient)s
+ORDER BY r.record_date DESC, r.created_at DESC, r.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def _chart_records_page(patient: PatientProfile, number: object) -> Page:
+    """The page `number` (as given in the URL) of the patient's records, newest first, as
+    dicts of CHART_RECORD_COLUMNS, in one query; as healthcare.paging.counted_page answers
+    (a bad number is the first page, one past the end or below one goes through Paginator)."""
+    size = CHART_RECORDS_PAGE_SIZE
+    try:
+        wanted = int(str(number)) if number is not None else 1
+    except ValueError:
+        wanted = 1
+    if wanted < 1:
+        return counted_page(records_of_patient(patient).values(*CHART_RECORD_COLUMNS), number, size)
+    uuid = MedicalRecord._meta.pk
+    params = {
+        "patient": uuid.get_db_prep_value(patient.pk, connection),
+        "limit": size,
+        "offset": (wanted - 1) * size,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CHART_RECORDS_SQL, params)
+        fetched = cursor.fetchall()
+    if not fetched and wanted > 1:
+        return counted_page(records_of_patient(patient).values(*CHART_RECORD_COLUMNS), wanted, size)
+    rows = [
+        {
+            "pk": uuid.to_python(pk),
+            "record_date": dt.date.fromisoformat(day),
+            "diagnosis": diagnosis,
+            "symptoms": symptoms,
+            "treatment": treatment,
+            "provider__credentials": credentials,
+            "provider__user__full_name": full_name,
+            "appointment__date_time": _aware(when) if when is not None else None,
+        }
+        for pk, day, diagnosis, symptoms, treatment, credentials, full_name, when, _total in fetched
+    ]
+    paginator = Paginator(rows, size)
+    # Paginator.count is a cached property: the total known, it never counts again.
+    paginator.count = fetched[0][-1] if fetched else 0
+    return Page(rows, wanted, paginator)
 
 
 def _aware(text: str) -> dt.datetime:

@@ -198,6 +198,26 @@ def test_older_records_are_on_the_next_pages_of_the_chart(
     assert "Page 3 of 3" in records
 
 
+def test_a_records_page_past_the_end_or_not_a_number_falls_back_as_paginator_does(
+    provider_client: Client, provider, patient
+) -> None:
+    make_records(patient, provider, 25)
+
+    past_end = _section(
+        provider_client.get(_chart(patient), {"records_page": 9}).content.decode(), "records"
+    )
+    below_one = _section(
+        provider_client.get(_chart(patient), {"records_page": 0}).content.decode(), "records"
+    )
+    not_a_number = _section(
+        provider_client.get(_chart(patient), {"records_page": "x"}).content.decode(), "records"
+    )
+
+    assert "Diagnosis 024" in past_end and "Page 3 of 3" in past_end
+    assert "Diagnosis 024" in below_one and "Page 3 of 3" in below_one
+    assert "Diagnosis 000" in not_a_number and "Page 1 of 3" in not_a_number
+
+
 # --- Dashboard -------------------------------------------------------------------------------
 
 
