@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import unicodedata
 from typing import Any
 from uuid import UUID
 
@@ -48,6 +49,15 @@ class _UrlOf:
 
     def __call__(self, pk: object) -> str:
         return self.pattern.replace(str(_PLACEHOLDER), str(pk))
+
+
+def _shortened(text: str, length: int) -> str:
+    """As ``Truncator(text).chars(length)``, without its lazy-string set-up for the usual text
+    that fits: one that has no more characters than ``length`` comes back whole (NFC, as
+    Truncator returns it)."""
+    if len(text) <= length:
+        return unicodedata.normalize("NFC", text)
+    return Truncator(text).chars(length)
 
 
 def _day(value: dt.date) -> str:
@@ -151,22 +161,21 @@ def record_rows(records: list[dict[str, Any]], *, zone: dt.tzinfo) -> SafeString
                 "pk": r["pk"],
                 "url": url(r["pk"]),
                 "day": _day(r["record_date"]),
-                "title": Truncator(r["diagnosis"]).chars(80) if r["diagnosis"] else visit,
+                "title": _shortened(r["diagnosis"], 80) if r["diagnosis"] else visit,
                 "provider": _provider_name(
                     r["provider__user__full_name"], r["provider__credentials"]
                 ),
                 # As blocktranslate: the translation as it is, the value escaped.
                 "appointment": mark_safe(  # noqa: S308
-                    " · "
-                    + appointment_of % {"when": html.escape(when_text(appointment_at, zone))}
+                    " · " + appointment_of % {"when": html.escape(when_text(appointment_at, zone))}
                 )
                 if appointment_at is not None
                 else "",
                 "symptoms": _clinical_text(
-                    symptoms, Truncator(r["symptoms"]).chars(160) if r["symptoms"] else ""
+                    symptoms, _shortened(r["symptoms"], 160) if r["symptoms"] else ""
                 ),
                 "treatment": _clinical_text(
-                    treatment, Truncator(r["treatment"]).chars(160) if r["treatment"] else ""
+                    treatment, _shortened(r["treatment"], 160) if r["treatment"] else ""
                 ),
             }
         )
@@ -215,7 +224,7 @@ def refill_rows(refills: list[dict[str, Any]], *, zone: dt.tzinfo) -> list[Row]:
             "dosage": r["dosage"],
             "when": format_in_zone(r["created_at"], zone, DEFAULT_FORMAT),
             "refills": r["refills"],
-            "note": Truncator(r["note"]).chars(160) if r["note"] else "",
+            "note": _shortened(r["note"], 160) if r["note"] else "",
         }
         for r in refills
     ]
@@ -278,7 +287,7 @@ def dashboard_rows(board: ProviderDashboard, refills: list[dict[str, Any]]) -> d
                 "sender": m["sender_name"],
                 "iso": _iso(m["sent_at"]),
                 "when": _day_and_clock(m["sent_at"], zone),
-                "content": Truncator(m["content"]).chars(90),
+                "content": _shortened(m["content"], 90),
             }
             for m in board.unread_messages
         ],
