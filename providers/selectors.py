@@ -92,13 +92,15 @@ def chart_patient(user: User, patient_id: object) -> PatientProfile | None:
     in_care = ProviderPatient.objects.filter(
         patient=OuterRef("pk"), provider__user=user, status=RelationshipStatus.ACTIVE
     )
-    return (
+    # One row by its key: no ordering to plan (the model's is by name, through the user).
+    found = list(
         visible_patients(user)
         .select_related("user")
         .annotate(in_care=Exists(in_care))
         .filter(pk=patient_id)
-        .first()
+        .order_by()[:1]
     )
+    return found[0] if found else None
 
 
 def provider_timezone(provider: ProviderProfile) -> ZoneInfo:
