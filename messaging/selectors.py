@@ -15,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    Count,
     Exists,
     F,
     Func,
@@ -52,6 +54,23 @@ def latest_unread(user: User, *, limit: int = 5) -> list[Message]:
         .select_related("sender")
         .order_by("-sent_at")[:limit]
     )
+
+
+def latest_unread_with_count(user: User, *, limit: int = 5) -> tuple[list[dict[str, Any]], int]:
+    """The latest unread messages to `user` as plain values (sender_name, sent_at, content),
+    newest first, and `unread_count(user)`, in one query.
+
+    The count is an uncorrelated scalar subquery, worked out once from the
+    receiver/read index; with no unread message there is no row, and the count is 0.
+    """
+    unread = Message.objects.filter(receiver=user, read=False)
+    total = unread.order_by().values("receiver").annotate(n=Count("pk")).values("n")
+    rows = list(
+        unread.order_by("-sent_at").values(
+            "sent_at", "content", sender_name=F("sender__full_name"), unread_total=Subquery(total)
+        )[:limit]
+    )
+    return rows, rows[0]["unread_total"] if rows else 0
 
 
 # --- Who may write to whom ------------------------------------------------------

@@ -2,28 +2,78 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import patient_required
-from messaging.middleware import unread_count_of
-from messaging.selectors import latest_unread
+from messaging.selectors import latest_unread_with_count
 from patients.forms import PatientProfileForm
 from patients.middleware import remember_zone
 from patients.selectors import phi_accesses_of_patient
 from patients.services import patient_update_profile
-from prescriptions.selectors import active_prescriptions_for_patient
-from scheduling.selectors import upcoming_appointments_for_patient
+from patients.templatetags.zoned_time import iso
+from patients.timezones import UTC, format_in_zone, zone_named
+from prescriptions.selectors import active_prescription_values_for_patient
+from scheduling.models import AppointmentType
+from scheduling.selectors import upcoming_appointment_values_for_patient
 
 ACCESS_LOG_PAGE_SIZE = 25
 DASHBOARD_PRESCRIPTIONS = 5
+
+
+@dataclass(frozen=True)
+class DashboardAppointment:
+    """One upcoming appointment as the dashboard prints it."""
+
+    iso: str
+    when: str  # in the viewer's zone (else the provider's), as the `zoned` filter prints it
+    provider: str
+    minutes: int
+    type_label: str
+    office: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DashboardPrescription:
+    medication: str
+    dosage: str
+    frequency: str
+    provider: str
+    end: str
+    refills: int
+
+
+@dataclass(frozen=True)
+class DashboardMessage:
+    sender: str
+    iso: str
+    utc: str
+    ago: str
+    excerpt: str
+
+
+def _provider_name(name: str, credentials: str) -> str:
+    # As ProviderProfile.display_name.
+    return f"{name}, {credentials}" if credentials else name
+
+
+def _provider_zone(hours: object) -> dt.tzinfo:
+    # As ProviderProfile.zone.
+    return (zone_named(hours.get("timezone")) if isinstance(hours, dict) else None) or UTC
 
 
 @never_cache
@@ -31,12 +81,54 @@ DASHBOARD_PRESCRIPTIONS = 5
 @patient_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     profile = request.user.patient_profile
+    # Plain values, each formatted once here rather than through filters and
+    # model properties per row in the template.
+    types = dict(AppointmentType.choices)
+    appointments = [
+        DashboardAppointment(
+            iso=iso(row["date_time"]),
+            when=format_in_zone(row["date_time"], _provider_zone(row["provider_hours"])),
+            provider=_provider_name(row["provider_name"], row["provider_credentials"]),
+            minutes=row["duration_minutes"],
+            type_label=str(types.get(row["type"], row["type"])),
+            office=row["provider_office"],
+            reason=row["reason"],
+        )
+        for row in upcoming_appointment_values_for_patient(profile)
+    ]
+    prescriptions = [
+        DashboardPrescription(
+            medication=row["medication_name"],
+            dosage=row["dosage"],
+            frequency=row["frequency"],
+            provider=_provider_name(row["provider_name"], row["provider_credentials"]),
+            end=date_format(row["end_date"], "j M Y"),
+            refills=row["refills"],
+        )
+        for row in active_prescription_values_for_patient(profile, limit=DASHBOARD_PRESCRIPTIONS)
+    ]
+    unread, unread_count = latest_unread_with_count(request.user)
+    messages_shown = [
+        DashboardMessage(
+            sender=row["sender_name"],
+            iso=iso(row["sent_at"]),
+            utc=format_in_zone(row["sent_at"], UTC),
+            ago=timesince(row["sent_at"]),
+            excerpt=Truncator(row["content"]).chars(100),
+        )
+        for row in unread
+    ]
+    # The navigation's badge shows the count read with the messages
+    # (UnreadBadgeMiddleware would otherwise count them again).
+    badges = getattr(request, "portal_badges", None)
+    if isinstance(badges, dict):
+        badges["messages"] = unread_count
     context = {
         "profile": profile,
-        "appointments": upcoming_appointments_for_patient(profile),
-        "prescriptions": active_prescriptions_for_patient(profile, limit=DASHBOARD_PRESCRIPTIONS),
-        "unread_count": unread_count_of(request),
-        "unread_messages": latest_unread(request.user),
+        "appointments": appointments,
+        "prescriptions": prescriptions,
+        "unread_count": unread_count,
+        "unread_messages": messages_shown,
     }
     return render(request, "patients/dashboard.html", context)
 

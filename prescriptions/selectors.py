@@ -60,6 +60,42 @@ def active_prescriptions_for_patient(
     return current[:limit] if limit else current
 
 
+def active_prescription_values_for_patient(
+    patient: PatientProfile, *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """As `active_prescriptions_for_patient`, as plain values of the shown columns (with the
+    prescriber's name and credentials), not whole rows."""
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
+    rows = (
+        Prescription.objects.filter(
+            patient=patient, status=PrescriptionStatus.ACTIVE, end_date__gte=yesterday
+        )
+        .order_by("medication_name")
+        .values(
+            "medication_name",
+            "dosage",
+            "frequency",
+            "end_date",
+            "refills",
+            "provider_id",
+            provider_name=F("provider__user__full_name"),
+            provider_credentials=F("provider__credentials"),
+            provider_hours=F("provider__working_hours"),
+        )
+    )
+    today: dict[Any, dt.date] = {}
+    current = []
+    for row in rows:
+        if row["provider_id"] not in today:
+            hours = row["provider_hours"]
+            zone = zone_of(hours.get("timezone") if isinstance(hours, dict) else None)
+            today[row["provider_id"]] = timezone.now().astimezone(zone).date()
+        # As Prescription.is_current: an active one is current until its end date has passed.
+        if row["end_date"] >= today[row["provider_id"]]:
+            current.append(row)
+    return current[:limit] if limit else current
+
+
 def prescription_for_user(user: User, prescription_id: UUID) -> Prescription | None:
     """The prescription if this user may read it (owner, or a provider with access), else None."""
     return (

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -49,6 +50,29 @@ def upcoming_appointments_for_patient(
         )
         .select_related("provider__user")
         .order_by("date_time")[:limit]
+    )
+
+
+def upcoming_appointment_values_for_patient(
+    patient: PatientProfile, *, limit: int = 5
+) -> list[dict[str, Any]]:
+    """As `upcoming_appointments_for_patient`, as plain values of the shown columns: the
+    provider's name, credentials, office and working hours (for their zone), not whole rows."""
+    return list(
+        Appointment.objects.filter(
+            patient=patient, status=AppointmentStatus.SCHEDULED, date_time__gte=timezone.now()
+        )
+        .order_by("date_time")
+        .values(
+            "date_time",
+            "duration_minutes",
+            "type",
+            "reason",
+            provider_name=F("provider__user__full_name"),
+            provider_credentials=F("provider__credentials"),
+            provider_office=F("provider__office_location"),
+            provider_hours=F("provider__working_hours"),
+        )[:limit]
     )
 
 

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 # The most queries each page may take (session, user with their profile, second factor,
 # the page's own reads, the PHI access log where it applies, the badge, the session save).
 PATIENT_PAGES = {
-    "patient dashboard": 9,
+    "patient dashboard": 8,
     "appointments list": 8,
     "booking page": 8,
     "records list": 7,

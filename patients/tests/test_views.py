@@ -265,7 +265,7 @@ def test_dashboard_queries_do_not_grow_with_data(
     _appointments(patient, provider, 18, start=2)
     _prescriptions(patient, provider, 18)
     _messages(provider.user, patient.user, 18)
-    with django_assert_max_num_queries(11), CaptureQueriesContext(connection) as many:
+    with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as many:
         response = patient_client.get(url)
 
     assert response.context["unread_count"] == 20
