@@ -109,7 +109,16 @@ def bookable_providers(query: str = "") -> QuerySet[ProviderProfile]:
 
 
 def bookable_provider(provider_id: UUID | str) -> ProviderProfile | None:
-    return bookable_providers().filter(pk=provider_id).first()
+    """The provider at this id if `bookable_providers` lists them, else None."""
+    # By primary key, with no ordering, and "has working hours" asked of the
+    # row: compiling the directory's query (its JSON comparison and order) for
+    # one row cost more than reading it.
+    found = list(
+        ProviderProfile.objects.filter(pk=provider_id, user__is_active=True)
+        .select_related("user")
+        .order_by()[:1]
+    )
+    return found[0] if found and found[0].working_hours != {} else None
 
 
 def provider_hours(provider: ProviderProfile) -> WorkingHours | None:
