@@ -8,16 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     QuerySet,
-    Subquery,
-    Window,
 )
 from django.utils import timezone
 
@@ -217,18 +215,36 @@ def _appointments_with_chart_access(
     )
 
 
+# The dashboard's two summaries are written out: each is a plain query on a
+# couple of indexed tables, and building and compiling their querysets cost
+# more than the database takes to answer them.
+_RECENT_PATIENTS_SQL = """
+SELECT pp.patient_id, u.full_name, COUNT(*) OVER ()
+FROM provider_patients pp
+JOIN patient_profiles p ON p.id = pp.patient_id
+JOIN users u ON u.id = p.user_id
+WHERE pp.provider_id = %(provider)s AND pp.status = %(active)s
+ORDER BY pp.relationship_start_date DESC, u.full_name
+LIMIT %(limit)s
+"""
+
+
 def _recent_patients_and_count(
     provider: ProviderProfile, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """As `recent_patients_of_provider` (pk and full_name of each), with the number of all the
     provider's patients (COUNT(*) OVER () of the same rows) in the same query."""
-    links = list(
-        ProviderPatient.objects.filter(provider=provider, status=RelationshipStatus.ACTIVE)
-        .annotate(total=Window(Count("pk")))
-        .order_by("-relationship_start_date", "patient__user__full_name")
-        .values("total", pk=F("patient_id"), full_name=F("patient__user__full_name"))[:limit]
-    )
-    return links, links[0]["total"] if links else 0
+    uuid = ProviderPatient._meta.pk
+    params = {
+        "provider": uuid.get_db_prep_value(provider.pk, connection),
+        "active": str(RelationshipStatus.ACTIVE),
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT_PATIENTS_SQL, params)
+        rows = cursor.fetchall()
+    recent = [{"pk": uuid.to_python(pk), "full_name": name} for pk, name, _total in rows]
+    return recent, rows[0][2] if rows else 0
 
 
 _UNREAD_COLUMNS = {"sender_name": F("sender__full_name")}
@@ -243,6 +259,17 @@ def _latest_unread(user: User, limit: int = 5) -> list[dict[str, Any]]:
     )
 
 
+_LATEST_UNREAD_SQL = """
+SELECT CAST(m.sent_at AS TEXT), m.content, u.full_name,
+       (SELECT COUNT(*) FROM messages c WHERE c.receiver_id = %(user)s AND NOT c."read")
+FROM messages m
+JOIN users u ON u.id = m.sender_id
+WHERE m.receiver_id = %(user)s AND NOT m."read"
+ORDER BY m.sent_at DESC
+LIMIT %(limit)s
+"""
+
+
 def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[dict[str, Any]], int]:
     """As `_latest_unread`, with messaging's `unread_count` in the same query.
 
@@ -250,11 +277,18 @@ def _latest_unread_and_count(user: User, limit: int = 5) -> tuple[list[dict[str,
     once from the receiver/read index; with no unread message there is no row,
     and the count is 0.
     """
-    unread = Message.objects.filter(receiver=user, read=False)
-    total = unread.order_by().values("receiver").annotate(n=Count("pk")).values("n")
-    rows = list(
-        unread.order_by("-sent_at").values(
-            "sent_at", "content", unread_total=Subquery(total), **_UNREAD_COLUMNS
-        )[:limit]
-    )
-    return rows, rows[0]["unread_total"] if rows else 0
+    params = {"user": Message._meta.pk.get_db_prep_value(user.pk, connection), "limit": limit}
+    with connection.cursor() as cursor:
+        cursor.execute(_LATEST_UNREAD_SQL, params)
+        rows = cursor.fetchall()
+    latest = [
+        {"sent_at": _aware(sent_at), "content": content, "sender_name": sender}
+        for sent_at, content, sender, _total in rows
+    ]
+    return latest, rows[0][3] if rows else 0
+
+
+def _aware(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    # PostgreSQL writes the offset ("+00"); SQLite keeps UTC without one.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from messaging.services import message_create
 from patients.models import PatientProfile
 from patients.services import patient_create
 from providers.models import ProviderProfile
@@ -17,7 +18,7 @@ from providers.selectors import (
     recent_patients_of_provider,
 )
 from providers.services import relationship_activate, relationship_deactivate
-from providers.tests.factories import make_patients
+from providers.tests.factories import make_patients, make_unread_messages
 from scheduling.services import appointment_create
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,26 @@ def test_recent_patients_are_the_newest_relationships(
     recent = recent_patients_of_provider(provider, limit=3)
 
     assert recent == [patients[6], patients[5], patients[4]]
+
+
+def test_the_dashboard_lists_the_newest_patients_and_latest_unread_with_their_counts(
+    provider: ProviderProfile, other_provider: ProviderProfile
+) -> None:
+    patients = make_patients(provider, 7)
+    stranger = patient_create(
+        email="s@example.org", full_name="Stranger", date_of_birth=dt.date(1990, 1, 1)
+    )
+    relationship_activate(provider=other_provider, patient=stranger, start_date=dt.date(2030, 1, 1))
+    sent = make_unread_messages(provider, patients)
+    message_create(sender=stranger.user, receiver=other_provider.user, content="Not for you")
+
+    board = provider_dashboard(provider, recent_limit=3)
+
+    newest = recent_patients_of_provider(provider, limit=3)
+    assert board.recent_patients == [{"pk": p.pk, "full_name": p.full_name} for p in newest]
+    assert board.patient_count == 7
+    assert board.unread_count == 7
+    latest = sorted(sent, key=lambda m: m.sent_at, reverse=True)[:5]
+    assert [m["content"] for m in board.unread_messages] == [m.content for m in latest]
+    assert [m["sent_at"] for m in board.unread_messages] == [m.sent_at for m in latest]
+    assert board.unread_messages[0]["sender_name"] == latest[0].sender.full_name
