@@ -257,28 +257,44 @@ def _day_and_clock(value: dt.datetime, zone: dt.tzinfo) -> str:
     return f"{MONTHS_3[local.month].title()} {local.day}, {local.hour:02d}:{local.minute:02d}"
 
 
-def dashboard_rows(board: ProviderDashboard, refills: list[dict[str, Any]]) -> dict[str, list[Row]]:
-    """The dashboard's lists: today's appointments, recent patients, unread messages, refills
-    (prescriptions.selectors.pending_refill_rows_and_count_for_provider)."""
+# A row of today's schedule, as the dashboard's template drew it (see _APPOINTMENT_ROW).
+_TODAY_ROW = (
+    "<tr>\n"
+    '  <td><time datetime="{iso}">{time}</time></td>\n'
+    "  <td>{patient}</td>\n"
+    "  <td>{type}</td>\n"
+    "  <td>{reason}</td>\n"
+    '  <td><span class="status status-{status}">{status_label}</span></td>\n'
+    "</tr>"
+)
+
+
+def dashboard_rows(board: ProviderDashboard, refills: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dashboard's lists: today's appointments (their rows' markup), recent patients,
+    unread messages, refills (prescriptions.selectors.pending_refill_rows_and_count_for_provider)."""
     chart_url = _UrlOf("providers:patient-chart", "patient_id")
     refill_url = _UrlOf("prescriptions:refill-detail", "refill_id")
     zone = board.tz
     return {
-        "appointments": [
-            {
-                "iso": _iso(a["date_time"]),
-                "time": _clock(a["date_time"], zone),
-                "chart_url": chart_url(a["patient_id"])
-                if a["patient_id"] in board.chartable_patient_ids
-                else "",
-                "patient": a["patient_name"],
-                "type": _TYPE_LABELS.get(a["type"], a["type"]),
-                "reason": a["reason"] or "—",
-                "status": a["status"],
-                "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
-            }
-            for a in board.appointments
-        ],
+        "appointments": rows_html(
+            _TODAY_ROW,
+            (
+                {
+                    "iso": _iso(a["date_time"]),
+                    "time": _clock(a["date_time"], zone),
+                    "patient": format_html(
+                        '<a href="{}">{}</a>', chart_url(a["patient_id"]), a["patient_name"]
+                    )
+                    if a["patient_id"] in board.chartable_patient_ids
+                    else a["patient_name"],
+                    "type": _TYPE_LABELS.get(a["type"], a["type"]),
+                    "reason": a["reason"] or "—",
+                    "status": a["status"],
+                    "status_label": _STATUS_LABELS.get(a["status"], a["status"]),
+                }
+                for a in board.appointments
+            ),
+        ),
         "recent_patients": [
             {"url": chart_url(p["pk"]), "name": p["full_name"]} for p in board.recent_patients
         ],
