@@ -15,8 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -224,6 +227,41 @@ def _picker_days(
     ]
 
 
+# One tab as the template's loop wrote it; the loop's line break before each
+# tab is the separator rows_html puts between them, plus one before the first.
+_WEEK_TAB = (
+    '          <li><a href="?{prefix}week={key}#slots"{current}>\n'
+    "            {label}\n"
+    '            <span class="meta">({free})</span>\n'
+    "          </a></li>\n        "
+)
+
+
+def _week_tabs(weeks: list[SlotWeek], week: SlotWeek | None, week_query: str) -> SafeString:
+    """The slot picker's week tabs, the markup its template loop made (a test compares them),
+    at a fraction of the cost of a blocktranslate and a date filter per week."""
+    prefix = mark_safe(f"{escape(week_query)}&amp;" if week_query else "")  # noqa: S308 - escaped
+    chosen = week.monday if week is not None else None
+    week_of = _("Week of %(day)s")
+    tabs = rows_html(
+        _WEEK_TAB,
+        (
+            {
+                "prefix": prefix,
+                "key": w.key,
+                "current": mark_safe(' aria-current="true"' if w.monday == chosen else ""),  # noqa: S308
+                # As blocktranslate: the values escaped, the translation as it is.
+                "label": mark_safe(week_of % {"day": escape(date_format(w.monday, "j M"))}),  # noqa: S308
+                "free": mark_safe(  # noqa: S308 - a number in a translation
+                    ngettext("%(counter)s free", "%(counter)s free", w.count) % {"counter": w.count}
+                ),
+            }
+            for w in weeks
+        ),
+    )
+    return mark_safe(f"\n{tabs}" if weeks else "")  # noqa: S308 - rows_html escaped the values
+
+
 def _patient_slot_context(
     request: HttpRequest, provider: Any, *, form: Form, exclude: Appointment | None = None
 ) -> dict[str, Any]:
@@ -244,6 +282,7 @@ def _patient_slot_context(
     week = _chosen_week(weeks, request.POST.get("week") or request.GET.get("week"))
     # Slots before this start too soon to be changed online after the first minutes.
     changeable_from = now + conf.cancel_cutoff()
+    week_query = _query_without_week(request)
     return {
         "tz": tz,
         "changeable_from": changeable_from,
@@ -254,7 +293,8 @@ def _patient_slot_context(
         "picker_days": _picker_days(week, tz=tz, form=form, changeable_from=changeable_from),
         "first_slot": slots[0] if slots else None,
         "has_hours": provider_hours(provider) is not None,
-        "week_query": _query_without_week(request),
+        "week_query": week_query,
+        "week_tabs": _week_tabs(weeks, week, week_query),
     }
 
 
