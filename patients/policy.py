@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -19,18 +20,34 @@ from patients.models import EmergencyAccess, PatientProfile
 from providers.models import ProviderPatient, RelationshipStatus
 
 
-def _active_relationship(user: Any, patient_ref: Any) -> Exists:
+def provider_id_of(user: Any) -> object | None:
+    """The id of the user's provider profile, or None when they have none.
+
+    Relationships and grants are matched on this id rather than through a join
+    to provider_profiles on user_id: the profile is one-to-one with the user, so
+    the rows selected are the same, and the session's user already comes with
+    the profile loaded (accounts/backends.py), so no query is spent finding it.
+    Compiling and planning the join cost more than the database's work.
+    """
+    try:
+        profile = user.provider_profile
+    except ObjectDoesNotExist:
+        return None
+    return profile.pk
+
+
+def _active_relationship(provider_id: object, patient_ref: Any) -> Exists:
     return Exists(
         ProviderPatient.objects.filter(
-            patient=patient_ref, provider__user=user, status=RelationshipStatus.ACTIVE
+            patient=patient_ref, provider_id=provider_id, status=RelationshipStatus.ACTIVE
         )
     )
 
 
-def _emergency_grant(user: Any, patient_ref: Any) -> Exists:
+def _emergency_grant(provider_id: object, patient_ref: Any) -> Exists:
     return Exists(
         EmergencyAccess.objects.filter(
-            patient=patient_ref, provider__user=user, expires_at__gt=timezone.now()
+            patient=patient_ref, provider_id=provider_id, expires_at__gt=timezone.now()
         )
     )
 
@@ -43,8 +60,11 @@ def patient_filter(user: Any, *, path: str = "") -> Q:
     if user.role == Role.PATIENT:
         return Q(**{f"{prefix}user": user})
     if user.role == Role.PROVIDER:
+        provider_id = provider_id_of(user)
+        if provider_id is None:
+            return Q(pk__in=[])
         ref = OuterRef(path or "pk")
-        return Q(_active_relationship(user, ref)) | Q(_emergency_grant(user, ref))
+        return Q(_active_relationship(provider_id, ref)) | Q(_emergency_grant(provider_id, ref))
     return Q(pk__in=[])
 
 
@@ -55,31 +75,43 @@ def visible_patients(user: Any) -> QuerySet[PatientProfile]:
 
 def has_care_relationship(user: Any, patient: PatientProfile) -> bool:
     """True when the provider has an active relationship (emergency access does not count)."""
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return False
     return ProviderPatient.objects.filter(
-        patient=patient, provider__user=user, status=RelationshipStatus.ACTIVE
+        patient=patient, provider_id=provider_id, status=RelationshipStatus.ACTIVE
     ).exists()
 
 
 def emergency_access_active(user: Any, patient: PatientProfile) -> bool:
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return False
     return EmergencyAccess.objects.filter(
-        patient=patient, provider__user=user, expires_at__gt=timezone.now()
+        patient=patient, provider_id=provider_id, expires_at__gt=timezone.now()
     ).exists()
 
 
 def patients_in_care_of(user: Any, patient_ids: Iterable[object]) -> set[object]:
     """Of these patient ids, those in an active care relationship with the provider (one query)."""
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return set()
     return set(
         ProviderPatient.objects.filter(
-            patient__in=list(patient_ids), provider__user=user, status=RelationshipStatus.ACTIVE
+            patient__in=list(patient_ids), provider_id=provider_id, status=RelationshipStatus.ACTIVE
         ).values_list("patient_id", flat=True)
     )
 
 
 def patients_under_emergency_access(user: Any, patient_ids: Iterable[object]) -> set[object]:
     """Of these patient ids, those the provider holds an unexpired emergency grant for (one query)."""
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return set()
     return set(
         EmergencyAccess.objects.filter(
-            patient__in=list(patient_ids), provider__user=user, expires_at__gt=timezone.now()
+            patient__in=list(patient_ids), provider_id=provider_id, expires_at__gt=timezone.now()
         ).values_list("patient_id", flat=True)
     )
 

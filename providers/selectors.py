@@ -23,7 +23,7 @@ from accounts.models import User
 from healthcare.paging import counted_page
 from messaging.models import Message
 from patients.models import EmergencyAccess, PatientProfile
-from patients.policy import patient_filter, visible_patients
+from patients.policy import patient_filter, provider_id_of, visible_patients
 from providers.models import ProviderPatient, ProviderProfile, RelationshipStatus
 from providers.working_hours import local_day_bounds
 from scheduling.models import Appointment
@@ -87,8 +87,11 @@ def chart_patient(user: User, patient_id: object) -> PatientProfile | None:
     (not emergency access), read in the same query: the access log and the
     chart's write links both need it.
     """
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return None
     in_care = ProviderPatient.objects.filter(
-        patient=OuterRef("pk"), provider__user=user, status=RelationshipStatus.ACTIVE
+        patient=OuterRef("pk"), provider_id=provider_id, status=RelationshipStatus.ACTIVE
     )
     # One row by its key: no ordering to plan (the model's is by name, through the user).
     found = list(
@@ -108,9 +111,12 @@ def provider_timezone(provider: ProviderProfile) -> ZoneInfo:
 
 def active_emergency_access(user: User, patient: PatientProfile) -> EmergencyAccess | None:
     """The user's unexpired break-the-glass grant for this patient that lasts longest, if any."""
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return None
     return (
         EmergencyAccess.objects.filter(
-            provider__user=user, patient=patient, expires_at__gt=timezone.now()
+            provider_id=provider_id, patient=patient, expires_at__gt=timezone.now()
         )
         .order_by("-expires_at")
         .first()
