@@ -21,7 +21,7 @@ from assistant.models import (
     InteractionRollupState,
 )
 from patients.models import PatientProfile
-from patients.policy import visible_patient_user_ids
+from patients.policy import VisiblePatients, visible_patient_access
 from providers.models import ProviderProfile, RelationshipStatus
 
 
@@ -130,7 +130,7 @@ def is_verified_staff(user: User) -> bool:
 def interactions_for_analytics(user: User) -> QuerySet[AIInteraction]:
     """The interactions `user` may study: staff all; a provider their own and those of the
     patients the patient policy lets them see; anyone else none."""
-    user_ids = _analytics_user_ids(user)
+    user_ids, _ = _analytics_scope(user)
     if user_ids is None:
         return AIInteraction.objects.all()
     # The people first (one query, a panel's worth of ids), then their rows through
@@ -196,6 +196,9 @@ class AssistantAnalytics:
     # Conversations (exchanges sharing a conversation id) and those with a completed task.
     conversations: int = 0
     completed_conversations: int = 0
+    # A provider's patients as read to choose the rows (None for staff): the access log
+    # of the low-confidence list takes its care/emergency split from here.
+    patient_access: VisiblePatients | None = None
 
     @property
     def completion_rate(self) -> float:
@@ -383,14 +386,15 @@ def _period_counts(
     return counts, conversations
 
 
-def _analytics_user_ids(user: User) -> list[Any] | None:
+def _analytics_scope(user: User) -> tuple[list[Any] | None, VisiblePatients | None]:
     """Whose interactions `user` may study: None for everyone's (staff), else the ids (none
-    for someone who may study nothing)."""
+    for someone who may study nothing); and a provider's patients as read for those ids."""
     if is_verified_staff(user):
-        return None
+        return None, None
     if getattr(user, "is_authenticated", False) and user.role == Role.PROVIDER:
-        return [user.pk, *visible_patient_user_ids(user)]
-    return []
+        access = visible_patient_access(user)
+        return [user.pk, *access.user_ids], access
+    return [], None
 
 
 def assistant_analytics(
@@ -406,7 +410,7 @@ def assistant_analytics(
     last_day = now.astimezone(tz).date()
     first_day = last_day - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
-    user_ids = _analytics_user_ids(user)
+    user_ids, patient_access = _analytics_scope(user)
     closed_through = None
     if user_ids is None and tz.key == rollup_time_zone().key:
         # Staff in the practice's zone: the closed days from the rollup. A provider's panel
@@ -506,4 +510,5 @@ def assistant_analytics(
         ],
         conversations=conversations["conversations"],
         completed_conversations=conversations["completed"],
+        patient_access=patient_access,
     )

@@ -230,6 +230,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
         patients=figures.low_confidence_patients,
         resource=PHIResource.ASSISTANT,
         ip_address=client_ip(request),
+        access=figures.patient_access,
     )
     context: dict[str, Any] = {
         "base_template": "base.html" if staff else "portal_provider.html",

@@ -9,10 +9,11 @@ work in the admin, not the portals. Every selector of PHI filters through
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Role
@@ -116,6 +117,54 @@ def patients_under_emergency_access(user: Any, patient_ids: Iterable[object]) ->
     )
 
 
+@dataclass(frozen=True)
+class VisiblePatients:
+    """The patients a provider may open, read once: their user ids, and on which basis.
+
+    `cared` and `granted` are patient profile ids (a patient may be in both). The
+    access log flags an emergency opening by the same split (`phi_access_record_many`),
+    so a page that read it here need not ask the database again.
+    """
+
+    user_ids: list[object]
+    cared: frozenset[object]
+    granted: frozenset[object]
+
+
+NO_VISIBLE_PATIENTS = VisiblePatients(user_ids=[], cared=frozenset(), granted=frozenset())
+
+
+def visible_patient_access(user: Any) -> VisiblePatients:
+    """The patients a provider may open (care or emergency), and on which basis, in one query."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_VISIBLE_PATIENTS
+    if user.role != Role.PROVIDER:
+        return NO_VISIBLE_PATIENTS
+    # No ordering: a compound statement takes none in its parts. UNION ALL with the
+    # basis as a column: one row per relationship or grant, split below.
+    cared = (
+        ProviderPatient.objects.filter(provider__user=user, status=RelationshipStatus.ACTIVE)
+        .order_by()
+        .annotate(in_care=Value(True))
+        .values_list("patient_id", "patient__user_id", "in_care")
+    )
+    granted = (
+        EmergencyAccess.objects.filter(provider__user=user, expires_at__gt=timezone.now())
+        .order_by()
+        .annotate(in_care=Value(False))
+        .values_list("patient_id", "patient__user_id", "in_care")
+    )
+    user_ids: dict[object, None] = {}
+    in_care: set[object] = set()
+    under_grant: set[object] = set()
+    for patient_id, user_id, is_care in cared.union(granted, all=True):
+        user_ids[user_id] = None
+        (in_care if is_care else under_grant).add(patient_id)
+    return VisiblePatients(
+        user_ids=list(user_ids), cared=frozenset(in_care), granted=frozenset(under_grant)
+    )
+
+
 def visible_patient_user_ids(user: Any) -> list[object]:
     """The user ids of the patients a provider may open (care or emergency), in one query.
 
@@ -123,19 +172,4 @@ def visible_patient_user_ids(user: Any) -> list[object]:
     reads each person's rows through a (user, ...) index instead of testing
     every row against the policy.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return []
-    if user.role != Role.PROVIDER:
-        return []
-    # No ordering: a compound statement takes none in its parts.
-    cared = (
-        ProviderPatient.objects.filter(provider__user=user, status=RelationshipStatus.ACTIVE)
-        .order_by()
-        .values_list("patient__user_id", flat=True)
-    )
-    granted = (
-        EmergencyAccess.objects.filter(provider__user=user, expires_at__gt=timezone.now())
-        .order_by()
-        .values_list("patient__user_id", flat=True)
-    )
-    return list(cared.union(granted))
+    return visible_patient_access(user).user_ids

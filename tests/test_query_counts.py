@@ -58,7 +58,7 @@ PROVIDER_PAGES = {
     "refill requests": 8,
     # The provider's patients (one query), the figures, and the PHI access log of
     # every patient whose words are shown (one INSERT).
-    "assistant analytics": 12,
+    "assistant analytics": 11,
 }
 STAFF_PAGES = {"assistant analytics": 13}
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from assistant.services import interaction_log
 from assistant.tests.helpers import NEW_YORK
 from patients.models import PHIAccess
+from patients.services import emergency_access_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +169,31 @@ def test_showing_a_patients_words_is_logged_as_a_phi_access(
         patient,
         "assistant",
     )
+
+
+def test_a_patient_opened_under_emergency_access_is_logged_as_an_emergency(
+    world, provider_client, provider, patient, other_patient
+) -> None:
+    # Riley is not in Anika's care: her words show through a grant, and the log says so.
+    emergency_access_grant(
+        provider=provider, patient=other_patient, reason="Unconscious in the waiting room"
+    )
+    provider_client.get(URL)
+    logged = set(
+        PHIAccess.objects.filter(accessor=provider.user).values_list("patient", "emergency")
+    )
+    assert logged == {(patient.pk, False), (other_patient.pk, True)}
+
+
+def test_a_grant_for_a_patient_in_care_is_not_logged_as_an_emergency(
+    world, provider_client, provider, patient
+) -> None:
+    emergency_access_grant(provider=provider, patient=patient, reason="Checking while on call")
+    provider_client.get(URL)
+    logged = set(
+        PHIAccess.objects.filter(accessor=provider.user).values_list("patient", "emergency")
+    )
+    assert logged == {(patient.pk, False)}
 
 
 def test_staff_reading_patients_words_is_logged_per_patient(
