@@ -140,16 +140,19 @@ def visible_patient_access(user: Any) -> VisiblePatients:
         return NO_VISIBLE_PATIENTS
     if user.role != Role.PROVIDER:
         return NO_VISIBLE_PATIENTS
+    provider_id = provider_id_of(user)
+    if provider_id is None:
+        return NO_VISIBLE_PATIENTS
     # No ordering: a compound statement takes none in its parts. UNION ALL with the
     # basis as a column: one row per relationship or grant, split below.
     cared = (
-        ProviderPatient.objects.filter(provider__user=user, status=RelationshipStatus.ACTIVE)
+        ProviderPatient.objects.filter(provider_id=provider_id, status=RelationshipStatus.ACTIVE)
         .order_by()
         .annotate(in_care=Value(True))
         .values_list("patient_id", "patient__user_id", "in_care")
     )
     granted = (
-        EmergencyAccess.objects.filter(provider__user=user, expires_at__gt=timezone.now())
+        EmergencyAccess.objects.filter(provider_id=provider_id, expires_at__gt=timezone.now())
         .order_by()
         .annotate(in_care=Value(False))
         .values_list("patient_id", "patient__user_id", "in_care")
