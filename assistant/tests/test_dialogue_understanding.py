@@ -76,3 +76,17 @@ def test_answering_a_clarification_with_the_whole_request_keeps_what_it_says(
     reply = chat.say("tell doctor patel that my knee is much better since the new brace")
     # The message is ready to send with the words said, not asked for again.
     assert reply.preview is not None and "knee is much better" in reply.preview
+
+
+def test_a_booking_restated_in_full_after_a_clarification_uses_its_own_day(
+    patient, provider
+) -> None:
+    chat = Conversation(patient.user)
+    chat.state = {
+        "awaiting": "clarify",
+        "candidates": ["book_appointment", "contact_provider", "out_of_scope"],
+        "slots": {"text": "can I come in friday at 3 or should I message"},
+    }
+    reply = chat.say("I'd like to book with doctor patel next monday morning please")
+    assert reply.intent == "book_appointment"
+    assert "Monday" in reply.text and "Friday" not in reply.text
